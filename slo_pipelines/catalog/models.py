@@ -1,0 +1,187 @@
+"""Typed view of a loaded catalog: what the engine, the assets and the reports consume.
+
+The loader turns YAML documents into these frozen dataclasses once, so everything downstream works
+with validated, normalised values (targets as ratios, durations in seconds, zones as IANA names).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+BudgetingMethod = Literal["Occurrences", "Timeslices", "RatioTimeslices"]
+NoDataPolicy = Literal["ignore", "good", "bad"]
+ThresholdOp = Literal["lt", "lte", "gt", "gte"]
+ExclusionCategory = Literal["maintenance", "dependency_outage", "security_patch", "regulatory", "other"]
+
+DEFAULT_BUCKET_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An OpenSLO duration such as `28d` or `1M`: a count and a unit among m, h, d, w, M, Q, Y."""
+
+    count: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
+
+    @property
+    def is_calendar_unit(self) -> bool:
+        return self.unit in ("M", "Q", "Y")
+
+    def nominal_seconds(self) -> int:
+        """Length used for scaling alert thresholds: a month counts as 30 d, a quarter 90 d, a year 365 d."""
+        per_unit = {
+            "s": 1,
+            "m": 60,
+            "h": 3600,
+            "d": 86400,
+            "w": 7 * 86400,
+            "M": 30 * 86400,
+            "Q": 90 * 86400,
+            "Y": 365 * 86400,
+        }
+        return self.count * per_unit[self.unit]
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """`rolling` windows end at the evaluation instant; calendar windows start at a period boundary."""
+
+    duration: Duration
+    is_rolling: bool
+    calendar_start: str | None = None  # local wall-clock ISO time without offset, e.g. 2026-01-01T00:00:00
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """The SLI definition after resolving `indicatorRef`; metric queries are kept for ingestion."""
+
+    name: str
+    kind: Literal["ratio", "threshold"]
+    good_query: dict[str, Any] | None = None
+    bad_query: dict[str, Any] | None = None
+    total_query: dict[str, Any] | None = None
+    threshold_query: dict[str, Any] | None = None
+    counter: bool = False
+    raw_query: dict[str, Any] | None = None  # ratioMetric.raw: the source already reports a ratio
+    raw_type: Literal["success", "failure"] | None = None
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective of an SLO; each objective is evaluated and reported separately."""
+
+    name: str  # displayName, or "objective-<index>" when unnamed
+    index: int
+    target: float  # ratio in [0, 1)
+    op: ThresholdOp | None = None  # thresholdMetric objectives
+    value: float | None = None
+    time_slice_target: float | None = None  # Timeslices: minimum slice ratio for a good slice
+    time_slice_window_seconds: int | None = None
+    indicator: Indicator | None = None  # an objective's own indicator; None means the SLO's
+
+
+@dataclass(frozen=True)
+class SLO:
+    name: str
+    service: str
+    description: str
+    indicator: Indicator
+    time_window: TimeWindow
+    budgeting_method: BudgetingMethod
+    objectives: tuple[Objective, ...]
+    alert_policies: tuple[str, ...] = ()
+    no_data_policy: NoDataPolicy = "ignore"
+    bucket_seconds: int = DEFAULT_BUCKET_SECONDS
+    annotations: dict[str, str] = field(default_factory=dict)
+    source_file: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which SLOs an exclusion applies to: all (both None), one service, or one SLO."""
+
+    service: str | None = None
+    slo: str | None = None
+
+    def applies_to(self, slo_name: str, service: str) -> bool:
+        if self.slo is not None:
+            return self.slo == slo_name
+        if self.service is not None:
+            return self.service == service
+        return True
+
+
+@dataclass(frozen=True)
+class ExclusionRule:
+    """A MaintenanceWindow or Exclusion document, one-off (start/end, UTC epoch seconds) or recurring.
+
+    Recurring rules keep `start_local` (wall-clock ISO without offset) + `rrule` + `duration_seconds`
+    + `time_zone`; the engine expands them into concrete intervals.
+    """
+
+    name: str
+    kind: Literal["MaintenanceWindow", "Exclusion"]
+    category: str  # "maintenance" for MaintenanceWindow, else the Exclusion's spec.category
+    scope: Scope
+    reason: str
+    approved_by: str
+    start: int | None = None  # one-off: epoch seconds, UTC
+    end: int | None = None
+    start_local: str | None = None  # recurring
+    rrule: str | None = None
+    duration_seconds: int | None = None
+    time_zone: str = "UTC"
+    until: int | None = None  # epoch seconds
+    evidence: str | None = None
+    source_file: str = ""
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.rrule is not None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One raw YAML document with where it came from, for error messages and digests."""
+
+    file: str
+    index: int
+    api_version: str
+    kind: str
+    name: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    documents: tuple[Document, ...]
+    services: dict[str, Service]
+    slos: dict[str, SLO]
+    exclusions: tuple[ExclusionRule, ...]
+    budget_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    other: tuple[Document, ...] = ()  # kinds loaded and checked but consumed by later features
+
+    def digest(self) -> str:
+        """sha256 over the canonical JSON of every document, order-independent."""
+        import hashlib
+        import json
+
+        canon = sorted(
+            json.dumps(
+                {"apiVersion": d.api_version, "kind": d.kind, "name": d.name, "body": d.body},
+                sort_keys=True,
+                default=str,
+                separators=(",", ":"),
+            )
+            for d in self.documents
+        )
+        return hashlib.sha256("\n".join(canon).encode()).hexdigest()

@@ -1,0 +1,70 @@
+"""Group a validated bucket frame by SLO into sorted numpy arrays, once, for every later evaluation."""
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from slo_pipelines.catalog.models import SLO
+
+BUCKET_COLUMNS = ("slo", "start", "good", "total")
+
+
+@dataclass(frozen=True)
+class SLOBuckets:
+    """One SLO's rows sorted by start; `value` is NaN where a row carries no threshold value."""
+
+    starts: np.ndarray  # int64 epoch seconds
+    good: np.ndarray  # float64
+    total: np.ndarray  # float64
+    value: np.ndarray  # float64
+    bucket_seconds: int
+
+    def between(self, start: int, end: int) -> slice:
+        lo = int(np.searchsorted(self.starts, start, side="left"))
+        hi = int(np.searchsorted(self.starts, end, side="left"))
+        return slice(lo, hi)
+
+    def digest(self, slo: str, start: int, end: int) -> str:
+        """sha256 of the rows in `[start, end)`: the identity of the inputs a result was computed from."""
+        s = self.between(start, end)
+        h = hashlib.sha256()
+        h.update(f"{slo}\0{self.bucket_seconds}\0".encode())
+        h.update(np.ascontiguousarray(self.starts[s], dtype="<i8").tobytes())
+        for arr in (self.good[s], self.total[s], self.value[s]):
+            canon = np.where(np.isnan(arr), np.nan, arr + 0.0)  # one NaN bit pattern, no negative zero
+            h.update(np.ascontiguousarray(canon, dtype="<f8").tobytes())
+        return h.hexdigest()
+
+
+def empty_buckets(bucket_seconds: int) -> SLOBuckets:
+    e = np.zeros(0)
+    return SLOBuckets(np.zeros(0, dtype=np.int64), e, e, e, bucket_seconds)
+
+
+def group_buckets(frame: pd.DataFrame, slos: dict[str, SLO]) -> dict[str, SLOBuckets]:
+    """Rows of a validated frame (columns slo, start, good, total, optional value/bucket_seconds) by SLO.
+
+    An SLO's bucket size comes from its rows when they carry `bucket_seconds`, else from the catalog.
+    """
+    out: dict[str, SLOBuckets] = {}
+    if frame.empty:
+        return {name: empty_buckets(slo.bucket_seconds) for name, slo in slos.items()}
+    frame = frame.sort_values(["slo", "start"], kind="stable")
+    names = frame["slo"].to_numpy()
+    starts = frame["start"].to_numpy(dtype=np.int64)
+    good = frame["good"].to_numpy(dtype=np.float64)
+    total = frame["total"].to_numpy(dtype=np.float64)
+    value = frame["value"].to_numpy(dtype=np.float64) if "value" in frame else np.full(len(frame), np.nan)
+    bsec = frame["bucket_seconds"].to_numpy(dtype=np.int64) if "bucket_seconds" in frame else None
+    boundaries = np.flatnonzero(names[1:] != names[:-1]) + 1
+    edges = np.concatenate([[0], boundaries, [len(frame)]])
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        name = str(names[lo])
+        default = slos[name].bucket_seconds if name in slos else 60
+        b = int(bsec[lo]) if bsec is not None else default
+        out[name] = SLOBuckets(starts[lo:hi], good[lo:hi], total[lo:hi], value[lo:hi], b)
+    for name, slo in slos.items():
+        out.setdefault(name, empty_buckets(slo.bucket_seconds))
+    return out
