@@ -45,7 +45,9 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
 def results_table(slos: list[dict[str, Any]]) -> str:
     rows = []
     for r in slos:
-        alerts = ",".join(f"{a['severity']}:{a['long_window']}/{a['short_window']}" for a in r["alerts"]) or "-"
+        alerts = (
+            ",".join(f"{a['severity']}:{a['long_window']}/{a['short_window']}" for a in r["alerts"]) or "-"
+        )
         rows.append(
             [
                 r["name"],
@@ -59,7 +61,9 @@ def results_table(slos: list[dict[str, Any]]) -> str:
                 alerts,
             ]
         )
-    return _table(rows, ["SLO", "OBJECTIVE", "METHOD", "TARGET", "SLI", "BUDGET LEFT", "COVERAGE", "STATUS", "ALERTS"])
+    return _table(
+        rows, ["SLO", "OBJECTIVE", "METHOD", "TARGET", "SLI", "BUDGET LEFT", "COVERAGE", "STATUS", "ALERTS"]
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -114,7 +118,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="slo", description="SLO/SLA compliance platform: catalog checks, evaluation, pipelines.")
+    parser = _Parser(
+        prog="slo", description="SLO/SLA compliance platform: catalog checks, evaluation, pipelines."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("validate", help="validate a catalog directory; prints every error")
@@ -124,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="evaluate every SLO objective at an instant (engine only)")
     p.add_argument("--catalog", required=True, help="catalog directory")
     p.add_argument("--samples", required=True, help="CSV, JSONL or Parquet file: slo,timestamp,good,total")
-    p.add_argument("--at", required=True, help="evaluation instant (exclusive window end), ISO 8601 or Unix s")
+    p.add_argument(
+        "--at", required=True, help="evaluation instant (exclusive window end), ISO 8601 or Unix s"
+    )
     p.add_argument("--format", choices=["json", "table"], default="json")
     p.set_defaults(func=cmd_evaluate)
 

@@ -51,7 +51,9 @@ def make_slo(ref: RefSLO, name: str = "svc-slo", service: str = "svc") -> SLO:
     )
 
 
-def make_catalog(slos: list[SLO], exclusions: list[tuple[int, int]] | None = None, scope: Scope | None = None) -> Catalog:
+def make_catalog(
+    slos: list[SLO], exclusions: list[tuple[int, int]] | None = None, scope: Scope | None = None
+) -> Catalog:
     rules = tuple(
         ExclusionRule(
             name=f"x{i}",
@@ -74,7 +76,7 @@ def frame(slo: str, rows: dict[int, tuple[float, float, float]], bucket: int = 6
         {
             "slo": [slo] * len(items),
             "start": [t for t, _ in items],
-            "good": [r[0] for r, in [(v,) for _, v in items]],
+            "good": [r[0] for (r,) in [(v,) for _, v in items]],
             "total": [v[1] for _, v in items],
             "value": [v[2] for _, v in items],
             "bucket_seconds": [bucket] * len(items),

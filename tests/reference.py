@@ -25,7 +25,9 @@ class RefSLO:
     method: str  # Occurrences | Timeslices | RatioTimeslices
     target: float
     window_seconds: int | None  # rolling
-    calendar: tuple[str, str] | None = None  # ("month"|"quarter"|"year"|"week", zone) anchored at Jan 1 / Monday
+    calendar: tuple[str, str] | None = (
+        None  # ("month"|"quarter"|"year"|"week", zone) anchored at Jan 1 / Monday
+    )
     period_seconds: int = 30 * 86400
     slice_seconds: int = 60
     slice_target: float = 0.9
@@ -70,14 +72,19 @@ def satisfies(v: float, op: str, x: float) -> bool:
     return {"lt": v < x, "lte": v <= x, "gt": v > x, "gte": v >= x}[op]
 
 
-def tally(slo: RefSLO, rows: dict[int, tuple[float, float, float]], excl: list[tuple[int, int]], lo: int, hi: int):
+def tally(
+    slo: RefSLO, rows: dict[int, tuple[float, float, float]], excl: list[tuple[int, int]], lo: int, hi: int
+):
     """(good, total, consumed, sli or None, slices_touched, slices_excluded) over [lo, hi)."""
     if slo.method == "Occurrences":
         g = [rows[t][0] for t in bucket_starts(lo, hi, slo.bucket) if t in rows and not is_excluded(t, excl)]
         tt = [rows[t][1] for t in bucket_starts(lo, hi, slo.bucket) if t in rows and not is_excluded(t, excl)]
         good, total = math.fsum(g), math.fsum(tt)
-        bad = math.fsum(rows[t][1] - rows[t][0] for t in bucket_starts(lo, hi, slo.bucket)
-                        if t in rows and not is_excluded(t, excl))
+        bad = math.fsum(
+            rows[t][1] - rows[t][0]
+            for t in bucket_starts(lo, hi, slo.bucket)
+            if t in rows and not is_excluded(t, excl)
+        )
         return good, total, bad, (good / total if total > 0 else None), 0, 0
     S = slo.slice_seconds
     touched = excluded = 0
@@ -138,7 +145,9 @@ def union_seconds(excl: list[tuple[int, int]], lo: int, hi: int) -> int:
     return total
 
 
-def evaluate(slo: RefSLO, rows: dict[int, tuple[float, float, float]], excl: list[tuple[int, int]], at: int) -> dict:
+def evaluate(
+    slo: RefSLO, rows: dict[int, tuple[float, float, float]], excl: list[tuple[int, int]], at: int
+) -> dict:
     ws, we, full_end = window(slo, at)
     good, total, consumed, sli, _, _ = tally(slo, rows, excl, ws, we)
     if slo.method == "Occurrences":

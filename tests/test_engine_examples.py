@@ -16,7 +16,9 @@ T = parse_instant("2026-03-10T00:00:00Z")
 DAY = 86400
 
 
-def traffic(slo: str, start: int, end: int, per_minute: int, error_rate_from: dict[int, float]) -> pd.DataFrame:
+def traffic(
+    slo: str, start: int, end: int, per_minute: int, error_rate_from: dict[int, float]
+) -> pd.DataFrame:
     starts = np.arange(start, end, 60, dtype=np.int64)
     rate = np.zeros(starts.size)
     for since, r in sorted(error_rate_from.items()):
@@ -36,7 +38,9 @@ def test_total_outage_pages_within_the_first_minute() -> None:
     [r] = CatalogEvaluator(catalog, data).evaluate(T + 60)
     assert r.burn_rates["1h"] == pytest.approx((1000 / 60000) / 0.001)
     assert r.burn_rates["5m"] == pytest.approx(1000.0 / 5000 / 0.001)
-    assert ("page", "1h", "5m", 14.4) in [(a.severity, a.long_window, a.short_window, a.threshold) for a in r.alerts]
+    assert ("page", "1h", "5m", 14.4) in [
+        (a.severity, a.long_window, a.short_window, a.threshold) for a in r.alerts
+    ]
     [before] = CatalogEvaluator(catalog, data).evaluate(T)
     assert before.alerts == () and before.status == "ok"
 
@@ -74,22 +78,34 @@ def test_budget_numbers_occurrences() -> None:
 
 
 def test_calendar_month_in_berlin_at_the_boundary_is_the_closed_period() -> None:
-    tw = TimeWindow(Duration(1, "M"), is_rolling=False, calendar_start="2026-01-01T00:00:00", time_zone="Europe/Berlin")
+    tw = TimeWindow(
+        Duration(1, "M"), is_rolling=False, calendar_start="2026-01-01T00:00:00", time_zone="Europe/Berlin"
+    )
     at = parse_instant("2026-11-01T00:00:00+01:00")
     w = window_bounds(tw, at)
     assert format_instant(w.start) == "2026-09-30T22:00:00Z"  # Oct 1, 00:00 CEST
     assert w.end - w.start == 745 * 3600  # October has the DST fall-back hour
     mid = window_bounds(tw, parse_instant("2026-11-15T12:00:00Z"))
-    assert format_instant(mid.start) == "2026-10-31T23:00:00Z" and format_instant(mid.full_end) == "2026-11-30T23:00:00Z"
+    assert (
+        format_instant(mid.start) == "2026-10-31T23:00:00Z"
+        and format_instant(mid.full_end) == "2026-11-30T23:00:00Z"
+    )
 
 
 def test_quarter_and_year_windows() -> None:
     q = TimeWindow(Duration(1, "Q"), is_rolling=False, calendar_start="2026-01-01T00:00:00", time_zone="UTC")
     w = window_bounds(q, parse_instant("2026-05-05T00:00:00Z"))
-    assert format_instant(w.start) == "2026-04-01T00:00:00Z" and format_instant(w.full_end) == "2026-07-01T00:00:00Z"
-    y = TimeWindow(Duration(1, "Y"), is_rolling=False, calendar_start="2025-07-01T00:00:00", time_zone="America/New_York")
+    assert (
+        format_instant(w.start) == "2026-04-01T00:00:00Z"
+        and format_instant(w.full_end) == "2026-07-01T00:00:00Z"
+    )
+    y = TimeWindow(
+        Duration(1, "Y"), is_rolling=False, calendar_start="2025-07-01T00:00:00", time_zone="America/New_York"
+    )
     w = window_bounds(y, parse_instant("2026-07-01T04:00:00Z"))  # exactly the fiscal-year boundary
-    assert format_instant(w.start) == "2025-07-01T04:00:00Z" and w.end == parse_instant("2026-07-01T04:00:00Z")
+    assert format_instant(w.start) == "2025-07-01T04:00:00Z" and w.end == parse_instant(
+        "2026-07-01T04:00:00Z"
+    )
 
 
 def test_recurring_window_keeps_local_time_across_dst() -> None:
@@ -125,10 +141,19 @@ def test_exclusion_scope_and_reporting() -> None:
     assert rb.excluded_seconds == 0 and rb.consumed_bad == 6000 and rb.exclusions == ()
 
 
-@pytest.mark.parametrize(("policy", "sli", "bad"), [("ignore", 1.0, 0), ("good", 1.0, 0), ("bad", 10 / 12, 2)])
+@pytest.mark.parametrize(
+    ("policy", "sli", "bad"), [("ignore", 1.0, 0), ("good", 1.0, 0), ("bad", 10 / 12, 2)]
+)
 def test_timeslices_no_data_policy(policy: str, sli: float, bad: int) -> None:
     slo = make_slo(
-        RefSLO(method="Timeslices", target=0.9, window_seconds=3600, slice_seconds=300, slice_target=0.95, no_data=policy),
+        RefSLO(
+            method="Timeslices",
+            target=0.9,
+            window_seconds=3600,
+            slice_seconds=300,
+            slice_target=0.95,
+            no_data=policy,
+        ),
         name="batch",
     )
     data = traffic("batch", T - 3600, T, 10, {})

@@ -15,7 +15,9 @@ methods = st.sampled_from(["Occurrences", "Timeslices", "RatioTimeslices"])
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[RefSLO, dict[int, tuple[float, float, float]], list[tuple[int, int]], int]:
+def scenarios(
+    draw: st.DrawFn,
+) -> tuple[RefSLO, dict[int, tuple[float, float, float]], list[tuple[int, int]], int]:
     method = draw(methods)
     bucket = draw(st.sampled_from([60, 60, 300]))
     slice_mult = draw(st.sampled_from([1, 2, 5]))
@@ -25,7 +27,10 @@ def scenarios(draw: st.DrawFn) -> tuple[RefSLO, dict[int, tuple[float, float, fl
     window_seconds = draw(st.sampled_from([3600, 2 * 3600, 6 * 3600, 86400])) if True else None
     calendar = None
     if draw(st.integers(0, 4)) == 0:
-        calendar = ("week", draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"])))
+        calendar = (
+            "week",
+            draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"])),
+        )
     ref = RefSLO(
         method=method,
         target=draw(st.sampled_from([0.9, 0.99, 0.995, 0.999, 0.5, 0.0])),
@@ -66,7 +71,9 @@ def scenarios(draw: st.DrawFn) -> tuple[RefSLO, dict[int, tuple[float, float, fl
     return ref, rows, excl, at
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(scenarios())
 def test_engine_matches_reference(case: tuple) -> None:
     ref, rows, excl, at = case
@@ -84,7 +91,9 @@ def test_engine_matches_reference(case: tuple) -> None:
     assert result.status == expected["status"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(scenarios(), st.integers(1, 30))
 def test_series_equals_point_evaluations(case: tuple, steps: int) -> None:
     """The time-series mode gives, at every step, exactly what a point evaluation gives."""

@@ -69,7 +69,9 @@ def _minute_uniform(name: str, minutes: np.ndarray, salt: str) -> np.ndarray:
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def generate_slo(slo: SLO, start: int, end: int, extra_incidents: list[Incident] | None = None) -> pd.DataFrame:
+def generate_slo(
+    slo: SLO, start: int, end: int, extra_incidents: list[Incident] | None = None
+) -> pd.DataFrame:
     b = slo.bucket_seconds
     starts = np.arange(-(-start // b) * b, end, b, dtype=np.int64)
     minutes = starts // 60
@@ -91,7 +93,14 @@ def generate_slo(slo: SLO, start: int, end: int, extra_incidents: list[Incident]
         ones = np.ones(starts.size)
         good = (value < limit).astype(np.float64)
         return pd.DataFrame(
-            {"slo": slo.name, "start": starts, "good": good, "total": ones, "value": value, "bucket_seconds": b}
+            {
+                "slo": slo.name,
+                "start": starts,
+                "good": good,
+                "total": ones,
+                "value": value,
+                "bucket_seconds": b,
+            }
         )
 
     rate = _base_rate(slo) * _diurnal(minutes) * b / 60.0
@@ -100,7 +109,14 @@ def generate_slo(slo: SLO, start: int, end: int, extra_incidents: list[Incident]
     bad_fraction = np.clip(np.maximum(background, badness), 0.0, 1.0)
     bad = np.minimum(total, np.floor(total * bad_fraction + u1 * (bad_fraction > 0)))
     return pd.DataFrame(
-        {"slo": slo.name, "start": starts, "good": total - bad, "total": total, "value": np.nan, "bucket_seconds": b}
+        {
+            "slo": slo.name,
+            "start": starts,
+            "good": total - bad,
+            "total": total,
+            "value": np.nan,
+            "bucket_seconds": b,
+        }
     )
 
 

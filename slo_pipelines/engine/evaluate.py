@@ -117,7 +117,9 @@ class ObjectiveEvaluator:
         win = self._tally(ws, ats)
         allowed = self._allowed(win, ws, full_end)
         with np.errstate(invalid="ignore", divide="ignore"):
-            remaining = np.where(allowed > 0, 1.0 - win.consumed / np.where(allowed > 0, allowed, 1.0), np.nan)
+            remaining = np.where(
+                allowed > 0, 1.0 - win.consumed / np.where(allowed > 0, allowed, 1.0), np.nan
+            )
         excluded = covered_seconds_series(self.merged, ws, ats)
         rows = self.grid.sums(self.grid.index(ws), self.grid.index(ats)).rows
         expected = ((ats - ws) - excluded) / self.b
@@ -175,7 +177,9 @@ def applied_exclusions(
         if seconds > 0:
             r = iv.rule
             out.append(
-                AppliedExclusion(r.name, r.kind, r.category, r.reason, r.approved_by, iv.start, iv.end, seconds)
+                AppliedExclusion(
+                    r.name, r.kind, r.category, r.reason, r.approved_by, iv.start, iv.end, seconds
+                )
             )
     return tuple(out)
 
@@ -239,9 +243,7 @@ class CatalogEvaluator:
                         bucket_seconds=ev.b,
                         catalog_digest=self.catalog_digest,
                         buckets_digest=ev.buckets.digest(slo.name, digest_start, at),
-                        exclusions=applied_exclusions(
-                            self._intervals(slo, ws, at), ws, at
-                        ),
+                        exclusions=applied_exclusions(self._intervals(slo, ws, at), ws, at),
                     )
                 )
         return results

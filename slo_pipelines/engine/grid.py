@@ -84,7 +84,9 @@ class BucketGrid:
 
         g_in, t_in = good[inside], total[inside]
         integral = bool(
-            np.all(g_in == np.floor(g_in)) and np.all(t_in == np.floor(t_in)) and (t_in.size == 0 or t_in.max() < 2**52)
+            np.all(g_in == np.floor(g_in))
+            and np.all(t_in == np.floor(t_in))
+            and (t_in.size == 0 or t_in.max() < 2**52)
         )
         dtype = np.int64 if integral else _F
         g = np.zeros(n, dtype=dtype)

@@ -108,13 +108,20 @@ def validate_samples(frame: pd.DataFrame, known_slos: Collection[str] | None = N
         bad_b = bsec.isna() | (bsec <= 0) | (bsec != np.floor(bsec.fillna(0)))
         flag(bad_b, "bucket_seconds", "must be a positive whole number of seconds", frame["bucket_seconds"])
     if "value" in frame:
-        bad_v = frame["value"].notna() & ~np.isfinite(value.fillna(0)) | (frame["value"].notna() & value.isna())
+        bad_v = frame["value"].notna() & ~np.isfinite(value.fillna(0)) | (
+            frame["value"].notna() & value.isna()
+        )
         flag(bad_v, "value", "not a finite number", frame["value"])
     flag(good > total, "good", "good > total (total=" + total.astype("string") + ")", frame["good"])
     ok = reason == ""
     b_int = bsec.where(ok, DEFAULT_BUCKET_SECONDS).astype("int64")
     s_int = start.where(ok, 0).astype("int64")
-    flag(ok & ((s_int % b_int) != 0), "timestamp", "not aligned to bucket_seconds=" + b_int.astype(str), frame["timestamp"])
+    flag(
+        ok & ((s_int % b_int) != 0),
+        "timestamp",
+        "not aligned to bucket_seconds=" + b_int.astype(str),
+        frame["timestamp"],
+    )
     ok = reason == ""
     dup = ok & pd.DataFrame({"slo": slo, "start": s_int}).where(ok).duplicated(keep=False)
     flag(dup, "timestamp", "duplicate bucket for this slo", frame["timestamp"])
@@ -140,3 +147,35 @@ def validate_samples(frame: pd.DataFrame, known_slos: Collection[str] | None = N
     rejected["reason"] = reason[~ok]
     rejected = rejected.rename(columns={"value": "sample_value"}).rename(columns={"value_shown": "value"})
     return ValidatedSamples(clean=clean, rejected=rejected.reset_index(drop=True))
+
+
+def stage_raw(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Type raw rows for the pipeline's data-quality audit without rejecting anything.
+
+    Unparseable values become nulls (the audit's not-null and finite rules then name them), so every
+    row reaches the audit and is either staged or quarantined with a reason — none is lost here.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise SamplesError(f"{source}: missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    frame = frame.reset_index(drop=True)
+    start, reason = _parse_timestamps(frame["timestamp"])
+    start = start.where(reason == "")
+    out = pd.DataFrame(
+        {
+            "slo": frame["slo"].astype("string").str.strip(),
+            "start": start.round().astype("Int64"),
+            "good": pd.to_numeric(frame["good"], errors="coerce").astype("float64"),
+            "total": pd.to_numeric(frame["total"], errors="coerce").astype("float64"),
+            "value": pd.to_numeric(frame["value"], errors="coerce").astype("float64")
+            if "value" in frame
+            else np.nan,
+            "bucket_seconds": pd.to_numeric(frame["bucket_seconds"], errors="coerce").astype("Int64")
+            if "bucket_seconds" in frame
+            else DEFAULT_BUCKET_SECONDS,
+            "source": source,
+            "row_number": frame["row_number"] if "row_number" in frame else np.arange(1, len(frame) + 1),
+        }
+    )
+    out["bucket_seconds"] = out["bucket_seconds"].fillna(DEFAULT_BUCKET_SECONDS).astype("Int64")
+    return out

@@ -11,14 +11,23 @@ import pandas as pd
 
 from slo_pipelines.engine.samples import SamplesError
 
-SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+SUFFIXES = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 
 def sample_format(path: Path) -> str:
     try:
         return SUFFIXES[path.suffix.lower()]
     except KeyError:
-        raise SamplesError(f"{path}: unsupported file type {path.suffix!r} (use .csv, .jsonl or .parquet)") from None
+        raise SamplesError(
+            f"{path}: unsupported file type {path.suffix!r} (use .csv, .jsonl or .parquet)"
+        ) from None
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
@@ -69,7 +78,11 @@ def write_samples(frame: pd.DataFrame, path: str | Path) -> Path:
     kind = sample_format(p)
     out = frame.copy()
     if "start" in out and "timestamp" not in out:
-        out.insert(1, "timestamp", pd.to_datetime(out.pop("start"), unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        out.insert(
+            1,
+            "timestamp",
+            pd.to_datetime(out.pop("start"), unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
     if kind == "csv":

@@ -1,0 +1,8 @@
+"""Thin Dagster assets: read through resources, compute in `engine/`, write through resources."""
+
+from slo_pipelines.assets.budgets import burn_rate_alerts, error_budgets
+from slo_pipelines.assets.clean import sli_clean
+from slo_pipelines.assets.ingest import sli_buckets
+from slo_pipelines.assets.report import budget_report
+
+ALL_ASSETS = [sli_buckets, sli_clean, error_budgets, burn_rate_alerts, budget_report]

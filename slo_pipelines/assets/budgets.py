@@ -1,0 +1,96 @@
+"""`error_budgets` and `burn_rate_alerts`: the engine over the warehouse, one evaluation per day end
+(budgets) and one per minute (alerts), for the whole partition range in one pass."""
+
+import json
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from slo_pipelines.assets.partitions import daily_partitions, partition_bounds, single_run_backfill
+from slo_pipelines.catalog import Catalog
+from slo_pipelines.engine.alert_events import alert_events
+from slo_pipelines.engine.alerts import LOOKBACKS, MAX_LOOKBACK_SECONDS
+from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.policies import warning_thresholds
+from slo_pipelines.engine.snapshots import history_start, snapshot_rows
+from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.warehouse import WarehouseResource
+
+DAY = 86400
+
+
+def _evaluator(cat: Catalog, warehouse: WarehouseResource, first_at: int, last_at: int) -> CatalogEvaluator:
+    frame = warehouse.read_buckets(history_start(cat, first_at), last_at)
+    return CatalogEvaluator(cat, frame, warning_thresholds(cat))
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="budgets",
+    deps=["sli_clean"],
+    kinds={"pandas"},
+)
+def error_budgets(
+    context: dg.AssetExecutionContext, catalog: CatalogResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Every SLO objective evaluated at the end of each day in the range (budget snapshots)."""
+    start, end = partition_bounds(context)
+    cat = catalog.load()
+    evaluator = _evaluator(cat, warehouse, start + DAY, end)
+    snapshots = pd.concat(
+        [
+            snapshot_rows(slo, objective, series)
+            for slo, objective, series in evaluator.series(start + DAY, end, DAY)
+        ],
+        ignore_index=True,
+    )
+    warehouse.upsert_budget_snapshots(snapshots)
+    latest = snapshots[snapshots["at"] == snapshots["at"].max()]
+    preview = latest[["slo", "objective", "sli", "remaining_ratio", "status"]].copy()
+    return dg.MaterializeResult(
+        metadata={
+            "snapshots": len(snapshots),
+            "slos": int(latest["slo"].nunique()),
+            "breaching": int((latest["status"] == "breach").sum()),
+            "min_remaining_ratio": float(np.nanmin(latest["remaining_ratio"].to_numpy(dtype=float)))
+            if latest["remaining_ratio"].notna().any()
+            else None,
+            "preview": dg.MetadataValue.md(preview.to_markdown(index=False, floatfmt=".5f")),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="budgets",
+    deps=["sli_clean"],
+    kinds={"pandas"},
+)
+def burn_rate_alerts(
+    context: dg.AssetExecutionContext, catalog: CatalogResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Multi-window multi-burn-rate alerts replayed at every minute of the range, stored as events."""
+    start, end = partition_bounds(context)
+    cat = catalog.load()
+    evaluator = _evaluator(cat, warehouse, start, end)
+    events = [
+        alert_events(slo.name, objective.name, slo.time_window.duration.nominal_seconds(), series)
+        for slo, objective, series in evaluator.series(start, end)
+    ]
+    frame = pd.concat(events, ignore_index=True)
+    if not frame.empty:
+        warehouse.upsert_alert_events(frame)
+    counts = frame.groupby(["slo", "severity"]).size().rename("events").reset_index() if len(frame) else frame
+    return dg.MaterializeResult(
+        metadata={
+            "alert_events": len(frame),
+            "pages": int((frame["severity"] == "page").sum()) if len(frame) else 0,
+            "tickets": int((frame["severity"] == "ticket").sum()) if len(frame) else 0,
+            "by_slo": dg.MetadataValue.md(counts.to_markdown(index=False) if len(counts) else "no alerts"),
+            "lookbacks": json.dumps(list(LOOKBACKS)),
+            "max_lookback_seconds": MAX_LOOKBACK_SECONDS,
+        }
+    )

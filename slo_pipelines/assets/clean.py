@@ -1,0 +1,38 @@
+"""`sli_clean`: apply exclusions to stored buckets and refresh hourly and daily rollups."""
+
+import dagster as dg
+import numpy as np
+
+from slo_pipelines.assets.partitions import daily_partitions, partition_bounds, single_run_backfill
+from slo_pipelines.engine.rollups import excluded_mask, rollup
+from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.warehouse import WarehouseResource
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="sli",
+    deps=["sli_buckets"],
+    kinds={"sql"},
+)
+def sli_clean(
+    context: dg.AssetExecutionContext, catalog: CatalogResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Buckets with maintenance windows and approved exclusions applied, rolled up by hour and day."""
+    start, end = partition_bounds(context)
+    cat = catalog.load()
+    frame = warehouse.read_buckets(start, end)
+    excluded = excluded_mask(cat, frame)
+    hourly = rollup(frame, excluded, "hour")
+    daily = rollup(frame, excluded, "day")
+    warehouse.upsert_rollups("hour", hourly)
+    warehouse.upsert_rollups("day", daily)
+    return dg.MaterializeResult(
+        metadata={
+            "buckets": len(frame),
+            "excluded_buckets": int(np.count_nonzero(excluded)),
+            "hourly_rollups": len(hourly),
+            "daily_rollups": len(daily),
+        }
+    )

@@ -1,0 +1,16 @@
+"""Daily UTC partitions shared by every time-partitioned asset, backfilled in a single run."""
+
+import os
+
+import dagster as dg
+
+PARTITIONS_START = os.environ.get("SLO_PARTITIONS_START", "2026-01-01")
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+single_run_backfill = dg.BackfillPolicy.single_run()
+
+
+def partition_bounds(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[int, int]:
+    """Epoch seconds `[start, end)` of the partition or partition range this run covers."""
+    window = context.partition_time_window  # type: ignore[union-attr]
+    return int(window.start.timestamp()), int(window.end.timestamp())

@@ -1,0 +1,41 @@
+"""`budget_report`: the fleet's budgets at the last evaluated day end, as HTML, JSON and Markdown."""
+
+import dagster as dg
+
+from slo_pipelines.assets.budgets import _evaluator
+from slo_pipelines.engine.report_model import budget_report as build_report
+from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.reports import render_markdown_summary
+from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.report_store import ReportStoreResource
+from slo_pipelines.resources.warehouse import WarehouseResource
+
+
+@dg.asset(group_name="reports", deps=["error_budgets", "burn_rate_alerts"], kinds={"html"})
+def budget_report(
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    warehouse: WarehouseResource,
+    reports: ReportStoreResource,
+) -> dg.MaterializeResult:
+    """Latest budgets with burn-down charts and the exclusions that applied."""
+    snapshots = warehouse.read_budget_snapshots()
+    if snapshots.empty:
+        raise dg.Failure("no budget snapshots yet: materialize error_budgets for at least one day first")
+    at = int(snapshots["at"].max())
+    cat = catalog.load()
+    report = build_report(_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}")
+    paths = reports.write("budget-" + format_instant(at).replace(":", ""), report)
+    statuses = [s["status"] for s in report["slos"]]
+    context.log.info(f"report written to {paths['html']}")
+    return dg.MaterializeResult(
+        metadata={
+            "at": format_instant(at),
+            "html": dg.MetadataValue.path(str(paths["html"])),
+            "json": dg.MetadataValue.path(str(paths["json"])),
+            "objectives": len(statuses),
+            "breaching": statuses.count("breach"),
+            "warning": statuses.count("warning"),
+            "preview": dg.MetadataValue.md(render_markdown_summary(report)),
+        }
+    )

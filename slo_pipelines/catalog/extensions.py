@@ -1,0 +1,142 @@
+"""Shape checks for our other kinds (SLAContract, BudgetPolicy, Team, Dependency, UserJourney,
+EdgeCasePolicy). They are consumed by later features; checking them at load time means a typo in a
+contract fails `slo validate` instead of a month-end report.
+"""
+
+from typing import Any
+
+from slo_pipelines.catalog.exclusions import ALL_CATEGORIES, scope
+from slo_pipelines.catalog.fields import (
+    Reporter,
+    as_mapping,
+    boolean,
+    choice,
+    join,
+    mapping,
+    number,
+    sequence,
+    show,
+    string,
+    string_list,
+)
+from slo_pipelines.catalog.models import Document
+from slo_pipelines.catalog.registry import Registry, reference
+from slo_pipelines.catalog.timeparse import TimeValueError, zone
+
+
+def check_extension(r: Reporter, registry: Registry, document: Document) -> dict[str, Any] | None:
+    """Validate one extension document; returns its spec when it is usable."""
+    spec = mapping(r, document.body, "spec", "", required=True)
+    if spec is None:
+        return None
+    before = len(r.sink)
+    CHECKS[document.kind](r, registry, spec)
+    return spec if len(r.sink) == before else None
+
+
+def _slo_names(r: Reporter, registry: Registry, spec: dict[str, Any], key: str, *, required: bool) -> None:
+    for i, name in enumerate(string_list(r, spec, key, "spec", required=required) or []):
+        if not registry.has("SLO", name):
+            r.error(f"spec.{key}[{i}]", f"no SLO with this name in the catalog (got {show(name)})")
+
+
+def _bounded(
+    r: Reporter, parent: dict[str, Any], key: str, base: str, low: float, high: float, **kw: bool
+) -> None:
+    """A number in [low, high]."""
+    value = number(r, parent, key, base, required=kw.get("required", False))
+    if value is not None and not low <= value <= high:
+        r.error(join(base, key), f"must be between {low:g} and {high:g} (got {show(parent[key])})")
+
+
+def _sla_contract(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
+    string(r, spec, "customer", "spec", required=True)
+    _slo_names(r, registry, spec, "slos", required=True)
+    period = mapping(r, spec, "period", "spec", required=True)
+    if period is not None:
+        choice(r, period, "calendar", "spec.period", ("month", "quarter"), required=True)
+        if period.get("timeZone") is not None:
+            try:
+                zone(period["timeZone"])
+            except TimeValueError as exc:
+                r.error("spec.period.timeZone", str(exc))
+    downtime = mapping(r, spec, "downtime", "spec", required=True)
+    if downtime is not None:
+        below = number(r, downtime, "sliBelow", "spec.downtime", required=True)
+        if below is not None and not 0 < below <= 1:
+            r.error("spec.downtime.sliBelow", f"must be > 0 and <= 1 (got {show(downtime['sliBelow'])})")
+    target = number(r, spec, "target", "spec", required=True)
+    if target is not None and not 0 < target <= 100:
+        r.error("spec.target", f"must be a percentage > 0 and <= 100 (got {show(spec['target'])})")
+    for i, tier in enumerate(sequence(r, spec, "credits", "spec") or []):
+        path = f"spec.credits[{i}]"
+        body = as_mapping(r, tier, path)
+        if body is not None:
+            _bounded(r, body, "below", path, 0, 100, required=True)
+            _bounded(r, body, "credit", path, 0, 100, required=True)
+    for i, category in enumerate(string_list(r, spec, "honours", "spec") or []):
+        if category not in ALL_CATEGORIES:
+            r.error(
+                f"spec.honours[{i}]", f"must be one of {', '.join(ALL_CATEGORIES)} (got {show(category)})"
+            )
+    fee = number(r, spec, "monthlyFee", "spec")
+    if fee is not None and fee < 0:
+        r.error("spec.monthlyFee", f"must be >= 0 (got {show(spec['monthlyFee'])})")
+
+
+def _budget_policy(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
+    scope(r, registry, spec, "spec")
+    _bounded(r, spec, "warningBelow", "spec", 0, 1)
+    for i, step in enumerate(sequence(r, spec, "thresholds", "spec", required=True) or []):
+        path = f"spec.thresholds[{i}]"
+        body = as_mapping(r, step, path)
+        if body is None:
+            continue
+        below = number(r, body, "remainingBelow", path, required=True)
+        if below is not None and below > 1:
+            r.error(join(path, "remainingBelow"), f"must be <= 1 (got {show(body['remainingBelow'])})")
+        string_list(r, body, "actions", path, required=True)
+        _bounded(r, body, "rolloutCapPercent", path, 0, 100)
+
+
+def _team(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
+    string_list(r, spec, "owners", "spec", required=True)
+    string_list(r, spec, "members", "spec")
+    for i, name in enumerate(string_list(r, spec, "services", "spec") or []):
+        if not registry.has("Service", name):
+            r.error(f"spec.services[{i}]", f"no Service with this name in the catalog (got {show(name)})")
+    escalation = spec.get("escalation")
+    if escalation is not None and not isinstance(escalation, dict | list):
+        r.error("spec.escalation", f"must be a mapping or a list (got {show(escalation)})")
+
+
+def _dependency(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
+    reference(r, registry, spec, "service", "spec", "Service", required=True)
+    string(r, spec, "upstream", "spec", required=True)
+    reference(r, registry, spec, "slo", "spec", "SLO")
+    reference(r, registry, spec, "indicatorRef", "spec", "SLI")
+    boolean(r, spec, "critical", "spec")
+    boolean(r, spec, "vendorManaged", "spec")
+
+
+def _user_journey(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
+    string(r, spec, "description", "spec")
+    _slo_names(r, registry, spec, "slos", required=True)
+
+
+def _edge_case_policy(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
+    scope(r, registry, spec, "spec")
+    for key in ("retries", "timeouts", "partialResponses", "sampledLogs"):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, str | dict):
+            r.error(f"spec.{key}", f"must be a string or a mapping (got {show(value)})")
+
+
+CHECKS = {
+    "SLAContract": _sla_contract,
+    "BudgetPolicy": _budget_policy,
+    "Team": _team,
+    "Dependency": _dependency,
+    "UserJourney": _user_journey,
+    "EdgeCasePolicy": _edge_case_policy,
+}

@@ -1,0 +1,155 @@
+"""Typed reads of raw YAML values that record an issue instead of raising.
+
+Each reader returns the value or None; None means "missing or already reported", so callers can
+keep validating the rest of a document and every problem surfaces in one run.
+"""
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from slo_pipelines.catalog.errors import CatalogIssue
+
+
+def show(value: object) -> str:
+    """A short, one-line rendering of a user value for `(got ...)`."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def join(base: str, key: str) -> str:
+    return f"{base}.{key}" if base else key
+
+
+@dataclass
+class Reporter:
+    """Where issues about one document go."""
+
+    file: str
+    index: int | None
+    sink: list[CatalogIssue] = field(default_factory=list)
+
+    def error(self, path: str, message: str) -> None:
+        self.sink.append(CatalogIssue(self.file, self.index, path, message))
+
+
+def mapping(r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False) -> Any:
+    value = parent.get(key)
+    path = join(base, key)
+    if value is None:
+        if required:
+            r.error(path, "is required")
+        return None
+    if not isinstance(value, dict):
+        r.error(path, f"must be a mapping (got {show(value)})")
+        return None
+    return value
+
+
+def as_mapping(r: Reporter, value: object, path: str) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        r.error(path, f"must be a mapping (got {show(value)})")
+        return None
+    return value
+
+
+def sequence(r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False) -> Any:
+    value = parent.get(key)
+    path = join(base, key)
+    if value is None:
+        if required:
+            r.error(path, "is required")
+        return None
+    if not isinstance(value, list):
+        r.error(path, f"must be a list (got {show(value)})")
+        return None
+    if required and not value:
+        r.error(path, "must not be empty")
+        return None
+    return value
+
+
+def string(r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False) -> str | None:
+    value = parent.get(key)
+    path = join(base, key)
+    if value is None:
+        if required:
+            r.error(path, "is required")
+        return None
+    if not isinstance(value, str):
+        r.error(path, f"must be a string (got {show(value)})")
+        return None
+    if required and not value.strip():
+        r.error(path, "must not be empty")
+        return None
+    return value
+
+
+def string_list(
+    r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False
+) -> list[str] | None:
+    items = sequence(r, parent, key, base, required=required)
+    if items is None:
+        return None
+    out: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            r.error(f"{join(base, key)}[{i}]", f"must be a non-empty string (got {show(item)})")
+        else:
+            out.append(item)
+    return out
+
+
+def number(
+    r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False
+) -> float | None:
+    value = parent.get(key)
+    path = join(base, key)
+    if value is None:
+        if required:
+            r.error(path, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        r.error(path, f"must be a number (got {show(value)})")
+        return None
+    return float(value)
+
+
+def boolean(r: Reporter, parent: dict[str, Any], key: str, base: str) -> bool | None:
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        r.error(join(base, key), f"must be true or false (got {show(value)})")
+        return None
+    return value
+
+
+def choice(
+    r: Reporter,
+    parent: dict[str, Any],
+    key: str,
+    base: str,
+    allowed: tuple[str, ...],
+    *,
+    required: bool = False,
+) -> str | None:
+    value = string(r, parent, key, base, required=required)
+    if value is None:
+        return None
+    if value not in allowed:
+        r.error(join(base, key), f"must be one of {', '.join(allowed)} (got {show(value)})")
+        return None
+    return value

@@ -1,0 +1,50 @@
+"""The one `Definitions` object: assets, checks, jobs, schedule, sensor and resources.
+
+Resource settings come from the environment; the warehouse URL goes through `EnvVar` because a
+PostgreSQL URL carries a password. Unset variables fall back to the embedded defaults (SQLite under
+`.slo/`), which is what `make demo` and `make dev` use.
+"""
+
+import os
+
+import dagster as dg
+
+from slo_pipelines.assets import ALL_ASSETS
+from slo_pipelines.assets.partitions import daily_partitions
+from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.report_store import ReportStoreResource
+from slo_pipelines.resources.sample_source import SampleSourceResource
+from slo_pipelines.resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseResource
+from slo_pipelines.sensors.file_drop import build_file_drop_sensor
+
+
+def _env_or(name: str, default: str) -> str | dg.EnvVar:
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+slo_pipeline_job = dg.define_asset_job(
+    "slo_pipeline",
+    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    partitions_def=daily_partitions,
+    description="Ingest, audit, clean, budget, alert and report: the main job.",
+)
+
+daily_schedule = dg.build_schedule_from_partitioned_job(
+    slo_pipeline_job, hour_of_day=0, minute_of_hour=15, name="slo_pipeline_daily"
+)
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    jobs=[slo_pipeline_job],
+    schedules=[daily_schedule],
+    sensors=[build_file_drop_sensor(slo_pipeline_job.name)],
+    resources={
+        "catalog": CatalogResource(path=os.environ.get("SLO_CATALOG_DIR", "examples/fleet")),
+        "samples": SampleSourceResource(
+            drop_dir=os.environ.get("SLO_DROP_DIR", ".slo/drop"),
+            demo_fleet=os.environ.get("SLO_DEMO_FLEET", "") == "1",
+        ),
+        "warehouse": WarehouseResource(url=_env_or("SLO_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)),
+        "reports": ReportStoreResource(base_dir=os.environ.get("SLO_REPORT_DIR", "out/reports")),
+    },
+)

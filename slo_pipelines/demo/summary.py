@@ -1,0 +1,50 @@
+"""The demo's closing summary: one line per SLO objective, then where the report is."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from slo_pipelines.catalog import Catalog
+from slo_pipelines.cli import results_table
+from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.resources.warehouse import WarehouseResource
+
+
+def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
+    warehouse = defs.resources["warehouse"]
+    assert isinstance(warehouse, WarehouseResource)
+    snaps = warehouse.read_budget_snapshots()
+    latest = snaps[snaps["at"] == snaps["at"].max()]
+    rows = []
+    for _, s in latest.iterrows():
+        slo = catalog.slos[s["slo"]]
+        objective = next(o for o in slo.objectives if o.name == s["objective"])
+        alerts = s["alerts"] if isinstance(s["alerts"], list) else json.loads(s["alerts"] or "[]")
+        rows.append(
+            {
+                "name": s["slo"],
+                "objective": s["objective"],
+                "budgeting_method": slo.budgeting_method,
+                "target": objective.target,
+                "sli": None if s["sli"] != s["sli"] else s["sli"],
+                "error_budget": {
+                    "remaining_ratio": None
+                    if s["remaining_ratio"] != s["remaining_ratio"]
+                    else s["remaining_ratio"]
+                },
+                "coverage": None if s["coverage"] != s["coverage"] else s["coverage"],
+                "status": s["status"],
+                "alerts": alerts,
+            }
+        )
+    print(f"\nbudgets at {format_instant(int(latest['at'].max()))}:")
+    print(results_table(rows))
+    events = warehouse.read_alert_events()
+    quarantined = warehouse.read_quarantine()
+    print(f"\nalert events replayed: {len(events)}; rows quarantined: {len(quarantined)}")
+    reports = sorted((out_dir / "reports").glob("budget-*/report.html"))
+    if reports:
+        print(f"report: {reports[-1].resolve()}")
+    print("browse the runs: make dev  (then open http://127.0.0.1:3000)")
+    return 0

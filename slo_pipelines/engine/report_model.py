@@ -1,0 +1,36 @@
+"""Assemble the budget report's data (results + burn-down series) from engine outputs; no rendering."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.timeutil import format_instant
+
+CHART_STEP_SECONDS = 3600
+
+
+def budget_report(evaluator: CatalogEvaluator, at: int, title: str) -> dict[str, Any]:
+    """Results at `at` plus, per SLO objective, remaining budget and SLI hourly across its window."""
+    results = evaluator.evaluate(at)
+    series_by_key: dict[tuple[str, str], dict[str, list[Any]]] = {}
+    for r in results:
+        slo = evaluator.catalog.slos[r.name]
+        objective = next(o for o in slo.objectives if o.name == r.objective)
+        first = -(-r.window_start // CHART_STEP_SECONDS) * CHART_STEP_SECONDS
+        ev = evaluator.evaluator(slo, objective, first, at)
+        ats = np.arange(first, at + 1, CHART_STEP_SECONDS, dtype=np.int64)
+        s = ev.series(ats)
+        series_by_key[(r.name, r.objective)] = {
+            "t": [int(x) for x in s["at"]],
+            "remaining_ratio": [None if np.isnan(x) else float(x) for x in s["remaining_ratio"]],
+            "sli": [None if np.isnan(x) else float(x) for x in s["sli"]],
+        }
+    return {
+        "title": title,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "at": format_instant(at),
+        "catalog_digest": evaluator.catalog_digest,
+        "slos": [dict(r.to_json(), series=series_by_key[(r.name, r.objective)]) for r in results],
+    }

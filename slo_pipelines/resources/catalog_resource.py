@@ -1,0 +1,30 @@
+"""The catalog directory as a Dagster resource; loading and validation stay in `catalog/`."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from slo_pipelines.catalog import Catalog, load_catalog
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime_key: tuple[float, ...]) -> Catalog:
+    return load_catalog(path)
+
+
+def _mtimes(path: str) -> tuple[float, ...]:
+    """Change detector so a long-lived process (the daemon, `dagster dev`) sees catalog edits."""
+    root = Path(path)
+    files = sorted(root.rglob("*.y*ml")) if root.is_dir() else [root]
+    return tuple(f.stat().st_mtime for f in files if f.exists())
+
+
+class CatalogResource(dg.ConfigurableResource):
+    """Loads the SLO catalog (a directory of OpenSLO + slo-pipelines YAML)."""
+
+    path: str = Field(default="examples/fleet", description="Catalog directory (SLO_CATALOG_DIR).")
+
+    def load(self) -> Catalog:
+        return _load(self.path, _mtimes(self.path))

@@ -1,0 +1,49 @@
+"""Where SLI samples come from in the pipeline: a drop directory of sample files, and the demo generator."""
+
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from slo_pipelines.catalog import Catalog
+from slo_pipelines.demo.generator import generate
+from slo_pipelines.engine.samples import stage_raw
+from slo_pipelines.resources.sample_files import SUFFIXES, read_samples
+
+DEMO_SOURCE = "demo-generator"
+
+
+class SampleSourceResource(dg.ConfigurableResource):
+    """Reads raw rows for a time range: every file in `drop_dir` plus, when enabled, the demo fleet."""
+
+    drop_dir: str = Field(
+        default=".slo/drop", description="Directory watched for sample files (SLO_DROP_DIR)."
+    )
+    demo_fleet: bool = Field(default=False, description="Also generate the synthetic demo history.")
+
+    def files(self) -> list[Path]:
+        root = Path(self.drop_dir)
+        if not root.is_dir():
+            return []
+        return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+    def read_range(self, catalog: Catalog, start: int, end: int) -> pd.DataFrame:
+        """Staged rows with `start` in [start, end); rows whose timestamp is unreadable are kept too,
+        so the data-quality audit quarantines them rather than losing them."""
+        frames = []
+        for path in self.files():
+            staged = stage_raw(read_samples(path), path.name)
+            keep = staged["start"].isna() | ((staged["start"] >= start) & (staged["start"] < end))
+            frames.append(staged[keep.fillna(True).to_numpy(dtype=bool)])
+        if self.demo_fleet:
+            demo = generate(catalog, start, end)
+            demo = demo.rename(columns={"start": "timestamp"})
+            demo["row_number"] = np.arange(1, len(demo) + 1)
+            staged = stage_raw(demo, DEMO_SOURCE)
+            staged["start"] = demo["timestamp"].astype("Int64")
+            frames.append(staged)
+        if not frames:
+            return stage_raw(pd.DataFrame(columns=["slo", "timestamp", "good", "total"]), "none")
+        return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,563 @@
+"""The SLO warehouse: every table the pipelines read and write, behind one Dagster resource.
+
+The same SQLAlchemy Core schema runs on a local SQLite file (the embedded default, nothing to start) and
+on PostgreSQL (production); one URL selects which. In `definitions.py` the URL comes from the
+environment so secrets never sit in code::
+
+    WarehouseResource(url=EnvVar("SLO_WAREHOUSE_URL"))
+
+Writes are idempotent upserts on natural keys, so re-running a partition never duplicates rows; the
+exclusion log is append-only and quarantined rows are de-duplicated by a content hash. NaN is stored
+as NULL. Every statement uses bound parameters.
+
+Schema evolution is additive and versioned: see `warehouse_schema` and docs/warehouse.md.
+"""
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from slo_pipelines.resources import warehouse_schema as schema
+from slo_pipelines.resources.warehouse_bulk import bulk_upsert
+from slo_pipelines.resources.warehouse_frames import (
+    Kind,
+    WarehouseInputError,
+    column_values,
+    frame,
+    json_safe,
+)
+
+__all__ = ["DEFAULT_WAREHOUSE_URL", "WarehouseInputError", "WarehouseResource"]
+
+DEFAULT_WAREHOUSE_URL = "sqlite:///.slo/warehouse.db"
+"""Relative to the working directory, like the local DAGSTER_HOME of the embedded default."""
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_BUCKET_SECONDS = 60
+ROLLUP_GRAINS = ("hour", "day")
+EXCLUSION_ACTIONS = ("add", "revoke")
+
+_ENGINES: dict[tuple[int, str], Engine] = {}
+_SCHEMA_READY: set[tuple[int, str]] = set()
+_LOCK = threading.Lock()
+
+
+def _masked(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL lets readers run beside the single writer; the busy timeout makes writers queue, not fail."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _create_engine(url: str) -> Engine:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ValueError(f"warehouse url: not a database URL (got {_masked(url)!r})") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        if not in_memory:
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        else:
+            # One shared connection, or every checkout would see a different empty database.
+            engine = sa.create_engine(
+                parsed, poolclass=sa.pool.StaticPool, connect_args={"check_same_thread": False}
+            )
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql" and importlib.util.find_spec("psycopg2") is not None:
+            # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; the project ships psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    shown = parsed.render_as_string(hide_password=True)
+    raise ValueError(
+        f"warehouse url: unsupported database '{backend}' (got {shown!r}); use sqlite:/// or postgresql://"
+    )
+
+
+def _engine_for(url: str) -> Engine:
+    # Keyed by process too: pooled connections must never be shared with a forked child.
+    key = (os.getpid(), url)
+    with _LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = _create_engine(url)
+        return engine
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT; both supported backends spell it the same way."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _last_per_key(df: pd.DataFrame, keys: Sequence[str], table: str) -> pd.DataFrame:
+    """Within one write the last row per key wins, as it would across two writes."""
+    missing = [key for key in keys if key not in df.columns]
+    if missing:
+        have = ", ".join(str(column) for column in df.columns) or "none"
+        raise WarehouseInputError(f"{table}: missing column '{missing[0]}' (columns given: {have})")
+    if df.duplicated(subset=list(keys), keep="last").any():
+        return df.drop_duplicates(subset=list(keys), keep="last").reset_index(drop=True)
+    return df.reset_index(drop=True)
+
+
+def _text_keys(values: list[Any]) -> list[Any]:
+    return [None if value is None else str(value) for value in values]
+
+
+def _parse_json(value: Any) -> Any:
+    """SQLite hands back JSON as decoded objects already; tolerate text from hand-written rows."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_SNAPSHOT_COLUMNS: tuple[tuple[str, Kind, bool], ...] = (
+    # name, kind, nullable (nullable columns are optional in the input frame)
+    ("slo", "text", False),
+    ("objective", "text", False),
+    ("at", "int", False),
+    ("window_start", "int", False),
+    ("window_end", "int", False),
+    ("good", "float", False),
+    ("total", "float", False),
+    ("sli", "float", True),
+    ("allowed_bad", "float", False),
+    ("consumed_bad", "float", False),
+    ("remaining_ratio", "float", True),
+    ("excluded_seconds", "float", False),
+    ("coverage", "float", True),
+    ("status", "text", False),
+    ("burn_rates", "json", True),
+    ("alerts", "json", True),
+    ("digest", "text", True),
+)
+
+
+def quarantine_row_key(source: str, row_number: int | None, raw: Any, reason: str) -> str:
+    """Identity of a rejected row: the same row rejected for the same reason is stored once."""
+    canonical = json.dumps(
+        [source, row_number, raw, reason], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Reads and writes the SLO warehouse (SQLite or PostgreSQL) selected by `url`.
+
+    Set `url` from `EnvVar("SLO_WAREHOUSE_URL")` in definitions; without it the embedded default is a
+    SQLite file under `.slo/` in the working directory. Engines are cached per URL for the process, and
+    the schema is created or migrated once per engine, on first use.
+    """
+
+    url: str = Field(
+        default=DEFAULT_WAREHOUSE_URL,
+        description=(
+            "SQLAlchemy URL of the warehouse, e.g. postgresql://user:pass@host:5432/slo or "
+            "sqlite:///path/warehouse.db. Set it from EnvVar('SLO_WAREHOUSE_URL')."
+        ),
+    )
+
+    # ---- engine and schema -------------------------------------------------------------------
+
+    def get_engine(self) -> Engine:
+        """The process-wide engine for this URL, with the schema ensured."""
+        self.ensure_schema()
+        return _engine_for(self.url)
+
+    def ensure_schema(self) -> int:
+        """Create or migrate the schema (idempotent); returns the schema version now in place."""
+        engine = _engine_for(self.url)
+        key = (os.getpid(), self.url)
+        if key in _SCHEMA_READY:
+            return schema.SCHEMA_VERSION
+        with _LOCK:
+            if key not in _SCHEMA_READY:
+                self._migrate(engine)
+                _SCHEMA_READY.add(key)
+        return schema.SCHEMA_VERSION
+
+    def dispose(self) -> None:
+        """Close this URL's pooled connections and forget that its schema was checked.
+
+        For shutdown and tests; the next call reconnects and re-checks the schema.
+        """
+        key = (os.getpid(), self.url)
+        with _LOCK:
+            engine = _ENGINES.pop(key, None)
+            _SCHEMA_READY.discard(key)
+        if engine is not None:
+            engine.dispose()
+
+    def schema_version(self) -> int:
+        """The version recorded in the database (0 before the schema exists)."""
+        with _engine_for(self.url).connect() as conn:
+            return schema.stored_version(conn)
+
+    @staticmethod
+    def _migrate(engine: Engine) -> None:
+        attempts = 3
+        for attempt in range(attempts):
+            try:
+                with engine.begin() as conn:
+                    schema.migrate(conn)
+                return
+            except sa.exc.OperationalError:
+                # Another process created the same table between our check and our CREATE (SQLite).
+                if attempt == attempts - 1:
+                    raise
+
+    def _begin(self) -> Any:
+        return self.get_engine().begin()
+
+    def _connect(self) -> Any:
+        return self.get_engine().connect()
+
+    # ---- buckets ------------------------------------------------------------------------------
+
+    def upsert_buckets(self, df: pd.DataFrame, source: str) -> int:
+        """Store minute (or other) buckets; returns the number of distinct (slo, start) rows written.
+
+        Columns: slo, start (epoch seconds or datetimes), good, total; optional bucket_seconds
+        (default 60) and value. A later write of the same (slo, start) replaces the earlier one.
+        """
+        table = "buckets"
+        df = _last_per_key(df, ["slo", "start"], table)
+        columns = {
+            "slo": column_values(df, table, "slo", "text"),
+            "start": column_values(df, table, "start", "int"),
+            "bucket_seconds": column_values(
+                df, table, "bucket_seconds", "int", required=False, default=DEFAULT_BUCKET_SECONDS
+            ),
+            "good": column_values(df, table, "good", "float"),
+            "total": column_values(df, table, "total", "float"),
+            "value": column_values(df, table, "value", "float", required=False, nullable=True),
+            "source": [source] * len(df),
+        }
+        with self._begin() as conn:
+            bulk_upsert(conn, schema.buckets, columns, {"ingested_at": sa.func.now()})
+        return len(df)
+
+    def read_buckets(self, start: int, end: int, slos: Sequence[str] | None = None) -> pd.DataFrame:
+        """Buckets whose start is in [start, end), sorted by slo then start."""
+        t = schema.buckets
+        names = ["slo", "start", "bucket_seconds", "good", "total", "value"]
+        query = sa.select(*(t.c[name] for name in names)).where(t.c.start >= int(start), t.c.start < int(end))
+        if slos is not None:
+            query = query.where(t.c.slo.in_(list(slos)))
+        query = query.order_by(t.c.slo, t.c.start)
+        with self._connect() as conn:
+            rows = conn.execute(query).all()
+        return frame(
+            rows,
+            names,
+            {
+                "start": "int64",
+                "bucket_seconds": "int64",
+                "good": "float64",
+                "total": "float64",
+                "value": "float64",
+            },
+        )
+
+    # ---- rollups ------------------------------------------------------------------------------
+
+    def upsert_rollups(self, grain: str, df: pd.DataFrame) -> int:
+        """Store hourly or daily sums kept beside the buckets; returns rows written.
+
+        Columns: slo, start, good, total, rows (buckets summed); optional excluded_buckets (default 0).
+        """
+        if grain not in ROLLUP_GRAINS:
+            raise WarehouseInputError(
+                f"rollups.grain: must be one of {', '.join(ROLLUP_GRAINS)} (got {grain!r})"
+            )
+        table = "rollups"
+        df = _last_per_key(df, ["slo", "start"], table)
+        columns = {
+            "grain": [grain] * len(df),
+            "slo": column_values(df, table, "slo", "text"),
+            "start": column_values(df, table, "start", "int"),
+            "good": column_values(df, table, "good", "float"),
+            "total": column_values(df, table, "total", "float"),
+            "rows": column_values(df, table, "rows", "int"),
+            "excluded_buckets": column_values(
+                df, table, "excluded_buckets", "int", required=False, default=0
+            ),
+        }
+        with self._begin() as conn:
+            bulk_upsert(conn, schema.rollups, columns)
+        return len(df)
+
+    def read_rollups(
+        self, grain: str, start: int, end: int, slos: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Rollups of one grain whose start is in [start, end), sorted by slo then start."""
+        t = schema.rollups
+        names = ["slo", "start", "good", "total", "rows", "excluded_buckets"]
+        query = sa.select(*(t.c[name] for name in names)).where(
+            t.c.grain == grain, t.c.start >= int(start), t.c.start < int(end)
+        )
+        if slos is not None:
+            query = query.where(t.c.slo.in_(list(slos)))
+        with self._connect() as conn:
+            rows = conn.execute(query.order_by(t.c.slo, t.c.start)).all()
+        return frame(
+            rows,
+            names,
+            {
+                "start": "int64",
+                "good": "float64",
+                "total": "float64",
+                "rows": "int64",
+                "excluded_buckets": "int64",
+            },
+        )
+
+    # ---- quarantine ---------------------------------------------------------------------------
+
+    def quarantine_rows(
+        self, rows: pd.DataFrame, reason_column: str = "reason", source_column: str = "source"
+    ) -> int:
+        """Keep rejected input with its reason; returns how many rows were new.
+
+        `raw` stores the row's other columns as JSON; optional columns row_number, slo and start are also
+        stored as columns for searching. Re-quarantining the same row for the same reason is a no-op.
+        """
+        table = "quarantine"
+        df = rows.reset_index(drop=True)
+        sources = column_values(df, table, source_column, "text")
+        reasons = column_values(df, table, reason_column, "text")
+        row_numbers = column_values(df, table, "row_number", "int", required=False, nullable=True)
+        slos = column_values(df, table, "slo", "text", required=False, nullable=True)
+        starts = self._lenient_starts(df)
+        raw_columns = [c for c in df.columns if c not in (reason_column, source_column, "row_number")]
+        raws = [
+            json_safe(dict(zip(raw_columns, values, strict=True)))
+            for values in df[raw_columns].itertuples(index=False, name=None)
+        ]
+        now = datetime.now(UTC)
+        by_key: dict[str, dict[str, Any]] = {}
+        for source, row_number, slo, start, raw, reason in zip(
+            sources, row_numbers, slos, starts, raws, reasons, strict=True
+        ):
+            key = quarantine_row_key(source, row_number, raw, reason)
+            by_key[key] = {
+                "source": source,
+                "row_number": row_number,
+                "slo": slo,
+                "start": start,
+                "raw": raw,
+                "reason": reason,
+                "quarantined_at": now,
+                "row_key": key,
+            }
+        if not by_key:
+            return 0
+        t = schema.quarantine
+        count = sa.select(sa.func.count()).select_from(t)
+        with self._begin() as conn:
+            before = conn.execute(count).scalar_one()
+            stmt = _insert(conn, t).on_conflict_do_nothing(index_elements=["row_key"])
+            conn.execute(stmt, list(by_key.values()))
+            after = conn.execute(count).scalar_one()
+        return int(after - before)
+
+    @staticmethod
+    def _lenient_starts(df: pd.DataFrame) -> list[Any]:
+        """A rejected row's start may itself be the garbage that got it rejected: keep it only if usable."""
+        if "start" not in df.columns:
+            return [None] * len(df)
+        ser = df["start"]
+        if pd.api.types.is_datetime64_any_dtype(ser):
+            return column_values(df, "quarantine", "start", "int", nullable=True)
+        numbers = pd.to_numeric(ser, errors="coerce")
+        whole = numbers.notna() & (numbers == numbers.round())
+        return [int(n) if ok else None for n, ok in zip(numbers.tolist(), whole.tolist(), strict=True)]
+
+    def read_quarantine(self, source: str | None = None) -> pd.DataFrame:
+        """Quarantined rows, oldest first, optionally for one source; `raw` holds the decoded JSON row."""
+        t = schema.quarantine
+        names = ["id", "source", "row_number", "slo", "start", "raw", "reason", "quarantined_at", "row_key"]
+        query = sa.select(*(t.c[name] for name in names))
+        if source is not None:
+            query = query.where(t.c.source == source)
+        with self._connect() as conn:
+            rows = [
+                (*row[:5], _parse_json(row[5]), *row[6:])
+                for row in conn.execute(query.order_by(t.c.id)).all()
+            ]
+        return frame(
+            rows,
+            names,
+            {
+                "id": "int64",
+                "row_number": "Int64",
+                "start": "Int64",
+                "raw": "object",
+                "quarantined_at": "utc",
+            },
+        )
+
+    # ---- exclusion audit log ------------------------------------------------------------------
+
+    def append_exclusion_event(
+        self, exclusion_id: str, action: str, payload: Mapping[str, Any], recorded_by: str
+    ) -> int:
+        """Record that an exclusion was added or revoked; returns the event id. Events are never edited."""
+        if action not in EXCLUSION_ACTIONS:
+            raise WarehouseInputError(
+                f"exclusions.action: must be one of {', '.join(EXCLUSION_ACTIONS)} (got {action!r})"
+            )
+        if not exclusion_id:
+            raise WarehouseInputError(f"exclusions.exclusion_id: must not be empty (got {exclusion_id!r})")
+        if not recorded_by:
+            raise WarehouseInputError(f"exclusions.recorded_by: must not be empty (got {recorded_by!r})")
+        values = {
+            "exclusion_id": exclusion_id,
+            "action": action,
+            "payload": json_safe(dict(payload)),
+            "recorded_by": recorded_by,
+            "recorded_at": datetime.now(UTC),
+        }
+        with self._begin() as conn:
+            result = conn.execute(schema.exclusions.insert().values(**values))
+            key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def read_exclusion_events(self) -> list[dict[str, Any]]:
+        """The whole exclusion log in the order it was written."""
+        t = schema.exclusions
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings().all()
+        return [
+            {**row, "payload": _parse_json(row["payload"]), "recorded_at": _utc(row["recorded_at"])}
+            for row in rows
+        ]
+
+    # ---- budget snapshots ---------------------------------------------------------------------
+
+    def upsert_budget_snapshots(self, df: pd.DataFrame) -> int:
+        """Store budget evaluations keyed by (slo, objective, at); returns rows written.
+
+        `objective` is stored as text (its name, or its index when unnamed). burn_rates and alerts may
+        be dicts/lists or JSON text.
+        """
+        table = "budget_snapshots"
+        df = _last_per_key(df, ["slo", "objective", "at"], table)
+        columns = {
+            name: column_values(df, table, name, kind, required=not nullable, nullable=nullable)
+            for name, kind, nullable in _SNAPSHOT_COLUMNS
+        }
+        columns["objective"] = _text_keys(columns["objective"])
+        with self._begin() as conn:
+            bulk_upsert(conn, schema.budget_snapshots, columns)
+        return len(df)
+
+    def read_budget_snapshots(
+        self, slos: Sequence[str] | None = None, start: int | None = None, end: int | None = None
+    ) -> pd.DataFrame:
+        """Snapshots with `at` in [start, end) (either bound optional), sorted by slo, objective, at."""
+        t = schema.budget_snapshots
+        names = [name for name, _, _ in _SNAPSHOT_COLUMNS]
+        query = sa.select(*(t.c[name] for name in names))
+        if slos is not None:
+            query = query.where(t.c.slo.in_(list(slos)))
+        if start is not None:
+            query = query.where(t.c.at >= int(start))
+        if end is not None:
+            query = query.where(t.c.at < int(end))
+        query = query.order_by(t.c.slo, t.c.objective, t.c.at)
+        json_at = [names.index("burn_rates"), names.index("alerts")]
+        with self._connect() as conn:
+            rows = [
+                tuple(_parse_json(v) if i in json_at else v for i, v in enumerate(row))
+                for row in conn.execute(query).all()
+            ]
+        dtypes = {name: "float64" for name, kind, _ in _SNAPSHOT_COLUMNS if kind == "float"}
+        dtypes.update({"at": "int64", "window_start": "int64", "window_end": "int64"})
+        dtypes.update({"burn_rates": "object", "alerts": "object"})
+        return frame(rows, names, dtypes)
+
+    # ---- alert events -------------------------------------------------------------------------
+
+    def upsert_alert_events(self, df: pd.DataFrame) -> int:
+        """Store alert firings; re-writing one (e.g. to set ended_at when it resolves) replaces it.
+
+        Columns: slo, objective, severity, long_window, short_window, threshold, started_at; optional
+        ended_at (NULL while the alert fires).
+        """
+        table = "alert_events"
+        keys = ["slo", "objective", "severity", "long_window", "started_at"]
+        df = _last_per_key(df, keys, table)
+        columns = {
+            "slo": column_values(df, table, "slo", "text"),
+            "objective": _text_keys(column_values(df, table, "objective", "text")),
+            "severity": column_values(df, table, "severity", "text"),
+            "long_window": column_values(df, table, "long_window", "text"),
+            "short_window": column_values(df, table, "short_window", "text"),
+            "threshold": column_values(df, table, "threshold", "float"),
+            "started_at": column_values(df, table, "started_at", "int"),
+            "ended_at": column_values(df, table, "ended_at", "int", required=False, nullable=True),
+        }
+        with self._begin() as conn:
+            bulk_upsert(conn, schema.alert_events, columns)
+        return len(df)
+
+    def read_alert_events(
+        self,
+        slos: Sequence[str] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        open_only: bool = False,
+    ) -> pd.DataFrame:
+        """Alerts active at some instant of [start, end) (open alerts extend forever), oldest first."""
+        t = schema.alert_events
+        names = [column.name for column in t.columns]
+        query = sa.select(*(t.c[name] for name in names))
+        if slos is not None:
+            query = query.where(t.c.slo.in_(list(slos)))
+        if end is not None:
+            query = query.where(t.c.started_at < int(end))
+        if start is not None:
+            query = query.where(sa.or_(t.c.ended_at.is_(None), t.c.ended_at > int(start)))
+        if open_only:
+            query = query.where(t.c.ended_at.is_(None))
+        query = query.order_by(t.c.slo, t.c.objective, t.c.started_at, t.c.severity, t.c.long_window)
+        with self._connect() as conn:
+            rows = conn.execute(query).all()
+        return frame(rows, names, {"threshold": "float64", "started_at": "int64", "ended_at": "Int64"})

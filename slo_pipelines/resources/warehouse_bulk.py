@@ -1,0 +1,140 @@
+"""Fast idempotent upserts of many rows, with values only ever sent as data, never as SQL text.
+
+A backfill writes millions of minute buckets, so the generic one-row-per-parameter-set path is too slow:
+
+* SQLite: the `INSERT ... ON CONFLICT DO UPDATE` is compiled once and the rows go to the driver's
+  `executemany` as tuples of bound parameters.
+* PostgreSQL: the rows stream through `COPY` into a transaction-scoped staging table, then one
+  `INSERT ... SELECT ... ON CONFLICT DO UPDATE` merges them (SQLAlchemy does not batch executemany
+  for ON CONFLICT statements, which would mean one round trip per row).
+
+Both run inside the caller's transaction, so a write is all or nothing.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+CHUNK_ROWS = 50_000
+"""Rows per driver call or COPY buffer: bounds memory while keeping round trips few."""
+
+
+class _CsvNull:
+    """Written unquoted and empty by a QUOTE_NONNUMERIC writer: PostgreSQL's CSV spelling of NULL.
+
+    (None would be written as a quoted empty string, which COPY reads as '' rather than NULL.)
+    """
+
+    def __float__(self) -> float:
+        return 0.0
+
+    def __str__(self) -> str:
+        return ""
+
+
+_NULL = _CsvNull()
+
+
+def _is_json(column: sa.Column[Any]) -> bool:
+    return isinstance(column.type, sa.JSON)
+
+
+def _serialise_json(table: sa.Table, columns: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """JSON columns as text: both fast paths bypass SQLAlchemy's per-row JSON bind processing."""
+    out = dict(columns)
+    for name, values in columns.items():
+        if _is_json(table.c[name]):
+            out[name] = [
+                None if value is None else json.dumps(value, sort_keys=True, allow_nan=False)
+                for value in values
+            ]
+    return out
+
+
+def upsert_statement(conn: Connection, table: sa.Table, overrides: Mapping[str, Any] | None = None) -> Any:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE of every other column, in the connection's dialect."""
+    keys = [column.name for column in table.primary_key.columns]
+    stmt: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    if overrides:
+        stmt = stmt.values(**overrides)
+    updates: dict[str, Any] = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    updates.update(overrides or {})
+    return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+def bulk_upsert(
+    conn: Connection,
+    table: sa.Table,
+    columns: Mapping[str, list[Any]],
+    overrides: Mapping[str, Any] | None = None,
+) -> None:
+    """Upsert rows given column-wise (equal-length lists, keys unique within the call).
+
+    `overrides` are SQL expressions (e.g. `func.now()`) set on every inserted or updated row.
+    """
+    if not columns or not len(next(iter(columns.values()))):
+        return
+    data = _serialise_json(table, columns)
+    if conn.dialect.name == "postgresql":
+        _postgres_copy_merge(conn, table, data, overrides or {})
+    elif conn.dialect.name == "sqlite":
+        _sqlite_executemany(conn, table, data, overrides or {})
+    else:
+        raise ValueError(f"warehouse: unsupported database dialect '{conn.dialect.name}'")
+
+
+def _sqlite_executemany(
+    conn: Connection, table: sa.Table, columns: Mapping[str, list[Any]], overrides: Mapping[str, Any]
+) -> None:
+    stmt = upsert_statement(conn, table, overrides)
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
+    order: Sequence[str] | None = compiled.positiontup
+    if order is None or set(order) != set(columns):
+        raise RuntimeError(f"bulk upsert parameters {order} do not match columns {sorted(columns)}")
+    rows = list(zip(*(columns[name] for name in order), strict=True))
+    sql = str(compiled)
+    for offset in range(0, len(rows), CHUNK_ROWS):
+        conn.exec_driver_sql(sql, rows[offset : offset + CHUNK_ROWS])
+
+
+def _postgres_copy_merge(
+    conn: Connection, table: sa.Table, columns: Mapping[str, list[Any]], overrides: Mapping[str, Any]
+) -> None:
+    names = list(columns)
+    quote = conn.dialect.identifier_preparer.quote
+    stage = f"stage_{table.name}"
+    column_list = ", ".join(quote(name) for name in names)
+    # Identifiers only (our own table and column names); the data never enters SQL text.
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(stage)}")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {quote(stage)} ON COMMIT DROP AS "
+        f"SELECT {column_list} FROM {quote(table.name)} WITH NO DATA"
+    )
+    copy_sql = f"COPY {quote(stage)} ({column_list}) FROM STDIN WITH (FORMAT csv)"
+    rows = [
+        tuple(_NULL if value is None else value for value in row)
+        for row in zip(*(columns[name] for name in names), strict=True)
+    ]
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    with dbapi_conn.cursor() as cursor:
+        for offset in range(0, len(rows), CHUNK_ROWS):
+            buffer = io.StringIO()
+            csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(
+                rows[offset : offset + CHUNK_ROWS]
+            )
+            buffer.seek(0)
+            cursor.copy_expert(copy_sql, buffer)
+    staged = sa.table(stage, *(sa.column(name) for name in names))
+    selected = [staged.c[name] for name in names] + [expr.label(name) for name, expr in overrides.items()]
+    keys = [column.name for column in table.primary_key.columns]
+    merge: Any = postgresql.insert(table).from_select([*names, *overrides], sa.select(*selected))
+    updates: dict[str, Any] = {
+        name: merge.excluded[name] for name in [*names, *overrides] if name not in keys
+    }
+    conn.execute(merge.on_conflict_do_update(index_elements=keys, set_=updates))

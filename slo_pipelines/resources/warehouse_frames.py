@@ -1,0 +1,172 @@
+"""Conversions between pandas DataFrames and rows of bound parameters for the warehouse.
+
+Kept apart from the resource so the column rules (NaN is NULL, datetimes become epoch seconds, JSON
+documents are made serialisable) are in one place and read the same for every table.
+"""
+
+import datetime as dt
+import decimal
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+Kind = Literal["int", "float", "text", "json"]
+
+
+class WarehouseInputError(ValueError):
+    """A DataFrame handed to the warehouse cannot be stored as it is; the message names table and column."""
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _epoch_seconds(ser: pd.Series) -> pd.Series:
+    """Datetime columns are accepted for epoch-second columns; naive values are taken as UTC."""
+    stamps = pd.to_datetime(ser, utc=True)
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    return seconds
+
+
+def _numbers(ser: pd.Series, where: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(ser):
+        return _epoch_seconds(ser)
+    if pd.api.types.is_bool_dtype(ser):
+        raise WarehouseInputError(f"{where}: must be numeric (got booleans)")
+    num = pd.to_numeric(ser, errors="coerce")
+    bad = ser.notna() & num.isna()
+    if bad.any():
+        first = bad.to_numpy().nonzero()[0][0]
+        raise WarehouseInputError(
+            f"{where}: row {first}: must be a number (got {_describe(ser.iloc[first])})"
+        )
+    return num
+
+
+def _with_nulls(values: list[Any], missing: np.ndarray) -> list[Any]:
+    if missing.any():
+        for index in missing.nonzero()[0].tolist():
+            values[index] = None
+    return values
+
+
+def _ints(ser: pd.Series, where: str) -> list[Any]:
+    num = _numbers(ser, where)
+    missing = num.isna().to_numpy()
+    if pd.api.types.is_integer_dtype(num.dtype) and not missing.any():
+        return num.to_numpy(dtype=np.int64).tolist()
+    floats = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~missing
+    fractional = present & (np.floor(floats) != floats)
+    if fractional.any():
+        first = int(fractional.nonzero()[0][0])
+        raise WarehouseInputError(
+            f"{where}: row {first}: must be an integer (got {_describe(ser.iloc[first])})"
+        )
+    values: list[Any] = np.where(present, floats, 0).astype(np.int64).tolist()
+    return _with_nulls(values, missing)
+
+
+def _floats(ser: pd.Series, where: str) -> list[Any]:
+    floats = _numbers(ser, where).to_numpy(dtype=np.float64, na_value=np.nan)
+    return _with_nulls(floats.tolist(), np.isnan(floats))
+
+
+def _texts(ser: pd.Series, where: str) -> list[Any]:
+    missing = ser.isna().to_numpy()
+    raw = ser.astype(object).tolist()
+    if isinstance(ser.dtype, pd.StringDtype):
+        return _with_nulls(raw, missing)
+    return [None if gone else str(value) for value, gone in zip(raw, missing, strict=True)]
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON types only: NaN becomes null, numpy scalars become Python, times become ISO 8601."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset | np.ndarray):
+        return [json_safe(item) for item in value]
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta | dt.timedelta):
+        return None if pd.isna(value) else value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _jsons(ser: pd.Series, where: str) -> list[Any]:
+    out: list[Any] = []
+    for row, value in enumerate(ser.astype(object).tolist()):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise WarehouseInputError(
+                    f"{where}: row {row}: not valid JSON ({exc.msg}) (got {_describe(value)})"
+                ) from None
+        elif not isinstance(value, Mapping | list | tuple | np.ndarray) and pd.isna(value):
+            value = None
+        out.append(json_safe(value))
+    return out
+
+
+_CONVERTERS = {"int": _ints, "float": _floats, "text": _texts, "json": _jsons}
+
+
+def column_values(
+    df: pd.DataFrame,
+    table: str,
+    name: str,
+    kind: Kind,
+    *,
+    required: bool = True,
+    nullable: bool = False,
+    default: Any = None,
+) -> list[Any]:
+    """One column as a list of bound-parameter values, validated against the column's rules."""
+    where = f"{table}.{name}"
+    if name not in df.columns:
+        if required:
+            have = ", ".join(str(column) for column in df.columns) or "none"
+            raise WarehouseInputError(f"{table}: missing column '{name}' (columns given: {have})")
+        return [default] * len(df)
+    values = _CONVERTERS[kind](df[name], where)
+    if default is not None:
+        values = [default if value is None else value for value in values]
+    if not nullable:
+        for row, value in enumerate(values):
+            if value is None:
+                raise WarehouseInputError(
+                    f"{where}: row {row}: must not be empty (got {df[name].iloc[row]!r})"
+                )
+    return values
+
+
+def frame(rows: Sequence[Sequence[Any]], columns: Sequence[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
+    """Query rows as a DataFrame whose dtypes do not depend on whether any row came back."""
+    data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    df = pd.DataFrame({name: list(values) for name, values in zip(columns, data, strict=True)})
+    for name, dtype in dtypes.items():
+        if dtype == "utc":
+            df[name] = pd.to_datetime(df[name], utc=True)
+        elif dtype == "object":
+            df[name] = df[name].astype(object)
+        else:
+            df[name] = df[name].astype(pd.api.types.pandas_dtype(dtype))
+    return df

@@ -1,0 +1,206 @@
+"""Tables of the SLO warehouse and the rules by which their shape evolves.
+
+One SQLAlchemy Core `MetaData` describes the same schema on SQLite (embedded default) and PostgreSQL
+(production), so a URL is the only thing that changes between the two.
+
+Schema evolution
+----------------
+The `schema_version` table holds a single row with the version the database has reached.
+`ensure_schema` runs, in one transaction:
+
+1. `METADATA.create_all(checkfirst=True)`: a missing table is created in its *current* shape, so a fresh
+   database is complete at once;
+2. every entry of `MIGRATIONS` whose key is above the stored version, in ascending order;
+3. the stored version is raised to `SCHEMA_VERSION`.
+
+Migrations are additive and idempotent: they add tables, nullable columns, indexes or triggers, and
+check for presence first (a fresh database already has the current shape from step 1). Nothing is ever
+dropped, renamed or rewritten in place: old readers keep working and history stays auditable. A change
+that would need a destructive step gets a new table or column instead.
+"""
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+SCHEMA_VERSION = 1
+
+METADATA = sa.MetaData()
+
+# JSON documents: JSONB on PostgreSQL (queryable, compact), TEXT-backed JSON on SQLite.
+# `none_as_null` stores Python None as SQL NULL rather than the JSON literal `null`.
+JsonDocument = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+Timestamp = sa.DateTime(timezone=True)
+
+buckets = sa.Table(
+    "buckets",
+    METADATA,
+    sa.Column("slo", sa.Text, primary_key=True),
+    sa.Column("start", sa.BigInteger, primary_key=True, comment="bucket start, epoch seconds UTC"),
+    sa.Column("bucket_seconds", sa.Integer, nullable=False),
+    sa.Column("good", sa.Float, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("value", sa.Float, nullable=True, comment="per-bucket value for thresholdMetric SLIs"),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("ingested_at", Timestamp, nullable=False),
+)
+
+rollups = sa.Table(
+    "rollups",
+    METADATA,
+    sa.Column("grain", sa.Text, primary_key=True),
+    sa.Column("slo", sa.Text, primary_key=True),
+    sa.Column("start", sa.BigInteger, primary_key=True),
+    sa.Column("good", sa.Float, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("excluded_buckets", sa.Integer, nullable=False),
+    sa.CheckConstraint("grain IN ('hour', 'day')", name="rollups_grain"),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    METADATA,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=True),
+    sa.Column("slo", sa.Text, nullable=True),
+    sa.Column("start", sa.BigInteger, nullable=True),
+    sa.Column("raw", JsonDocument, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("quarantined_at", Timestamp, nullable=False),
+    sa.Column("row_key", sa.Text, nullable=False, unique=True),
+)
+
+exclusions = sa.Table(
+    "exclusions",
+    METADATA,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("exclusion_id", sa.Text, nullable=False, index=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("payload", JsonDocument, nullable=True),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.CheckConstraint("action IN ('add', 'revoke')", name="exclusions_action"),
+)
+
+budget_snapshots = sa.Table(
+    "budget_snapshots",
+    METADATA,
+    sa.Column("slo", sa.Text, primary_key=True),
+    sa.Column("objective", sa.Text, primary_key=True),
+    sa.Column("at", sa.BigInteger, primary_key=True),
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("window_end", sa.BigInteger, nullable=False),
+    sa.Column("good", sa.Float, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("sli", sa.Float, nullable=True),
+    sa.Column("allowed_bad", sa.Float, nullable=False),
+    sa.Column("consumed_bad", sa.Float, nullable=False),
+    sa.Column("remaining_ratio", sa.Float, nullable=True),
+    sa.Column("excluded_seconds", sa.Float, nullable=False),
+    sa.Column("coverage", sa.Float, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("burn_rates", JsonDocument, nullable=True),
+    sa.Column("alerts", JsonDocument, nullable=True),
+    sa.Column("digest", sa.Text, nullable=True),
+)
+
+alert_events = sa.Table(
+    "alert_events",
+    METADATA,
+    sa.Column("slo", sa.Text, primary_key=True),
+    sa.Column("objective", sa.Text, primary_key=True),
+    sa.Column("severity", sa.Text, primary_key=True),
+    sa.Column("long_window", sa.Text, primary_key=True),
+    sa.Column("short_window", sa.Text, nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("started_at", sa.BigInteger, primary_key=True),
+    sa.Column("ended_at", sa.BigInteger, nullable=True),
+)
+
+schema_version = sa.Table(
+    "schema_version",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.CheckConstraint("id = 1", name="schema_version_single_row"),
+)
+
+
+_SQLITE_APPEND_ONLY = """
+    CREATE TRIGGER IF NOT EXISTS exclusions_no_{op}
+    BEFORE {OP} ON exclusions
+    BEGIN SELECT RAISE(ABORT, 'exclusions is an append-only audit log'); END
+    """
+
+_POSTGRES_APPEND_ONLY_FUNCTION = """
+    CREATE OR REPLACE FUNCTION slo_exclusions_append_only() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'exclusions is an append-only audit log';
+    END;
+    $$ LANGUAGE plpgsql
+"""
+
+_POSTGRES_APPEND_ONLY_TRIGGER = """
+    DO $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'exclusions_append_only') THEN
+            CREATE TRIGGER exclusions_append_only
+            BEFORE UPDATE OR DELETE ON exclusions
+            FOR EACH ROW EXECUTE FUNCTION slo_exclusions_append_only();
+        END IF;
+    END
+    $$
+"""
+
+
+def _migration_1_append_only_exclusions(conn: Connection) -> None:
+    """The exclusion log is audit evidence: the database itself refuses edits, not just the API."""
+    if conn.dialect.name == "sqlite":
+        for op in ("update", "delete"):
+            conn.execute(sa.text(_SQLITE_APPEND_ONLY.format(op=op, OP=op.upper())))
+    elif conn.dialect.name == "postgresql":
+        conn.execute(sa.text(_POSTGRES_APPEND_ONLY_FUNCTION))
+        conn.execute(sa.text(_POSTGRES_APPEND_ONLY_TRIGGER))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _migration_1_append_only_exclusions,
+}
+
+# A lock key shared by every process migrating the same PostgreSQL database (any fixed 64-bit integer).
+_PG_MIGRATION_LOCK = 0x510_3A7E
+
+
+def stored_version(conn: Connection) -> int:
+    """Version recorded in the database; 0 when the schema has never been created."""
+    if not sa.inspect(conn).has_table(schema_version.name):
+        return 0
+    found = conn.execute(sa.select(schema_version.c.version).where(schema_version.c.id == 1)).scalar()
+    return int(found) if found is not None else 0
+
+
+def migrate(conn: Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION inside the caller's transaction; returns the final version."""
+    if conn.dialect.name == "postgresql":
+        # Serialises concurrent first starts (several run workers) on the same database.
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+    before = stored_version(conn)
+    METADATA.create_all(conn, checkfirst=True)
+    for version in sorted(MIGRATIONS):
+        if version > before:
+            MIGRATIONS[version](conn)
+    if before < SCHEMA_VERSION:
+        values = {"version": SCHEMA_VERSION, "updated_at": sa.func.now()}
+        updated = conn.execute(schema_version.update().where(schema_version.c.id == 1).values(**values))
+        if not updated.rowcount:
+            conn.execute(schema_version.insert().values(id=1, **values))
+    return max(before, SCHEMA_VERSION)
