@@ -6,6 +6,7 @@ coverage) for an array of instants using the prefix-sum grid; a point evaluation
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ from slo_pipelines.engine.windows import window_bounds_series
 
 DEFAULT_WARNING_THRESHOLD = 0.25
 STATUS_CODES = ("ok", "warning", "breach", "no_data")
+_STATUS_VALUES = pd.Series(STATUS_CODES).array  # pandas' default string dtype; `take` maps codes to it
+Pos = np.ndarray | slice
 
 
 @dataclass
@@ -42,10 +45,28 @@ def _f(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _f64(x: np.ndarray) -> np.ndarray:
+    """Integers stay as they are (the division converts them exactly); anything else becomes float64."""
+    x = np.asarray(x)
+    return x if x.dtype.kind in "iu" else x.astype(np.float64, copy=False)
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    den_f = _f(den)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den_f > 0, _f(num) / np.where(den_f > 0, den_f, 1.0), np.nan)
+    """num / den in float64 where den > 0, else NaN (a null SLI or burn rate)."""
+    num, den = _f64(num), _f64(den)
+    out = np.full(den.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _regular_step(ats: np.ndarray) -> int | None:
+    """The common spacing of evenly spaced instants (any one or two instants count as even)."""
+    if ats.size < 2:
+        return None
+    step = int(ats[1] - ats[0])
+    if step <= 0 or int(ats[-1] - ats[0]) != step * (ats.size - 1):
+        return None
+    return step if bool(np.all(np.diff(ats) == step)) else None
 
 
 class ObjectiveEvaluator:
@@ -109,27 +130,46 @@ class ObjectiveEvaluator:
         c = self.grid.slices(self.grid.index(ws), self.grid.index(full_end))
         return miss * _f(c.touched - c.excluded)
 
+    def _positions(self, first: int, count: int, step: int | None, instants: np.ndarray | None = None) -> Pos:
+        """Grid indices of `first + j·step`: a strided slice when possible, else an index array."""
+        if step is not None:
+            pos = self.grid.regular_index(first, count, step)
+            if pos is not None:
+                return pos
+            instants = first + step * np.arange(count, dtype=np.int64)
+        assert instants is not None
+        return self.grid.index(instants)
+
     def series(self, ats: np.ndarray, warning_threshold: float = DEFAULT_WARNING_THRESHOLD) -> pd.DataFrame:
         ats = np.asarray(ats, dtype=np.int64)
         ws, full_end = window_bounds_series(self.slo.time_window, ats)
-        if not self.timeslices:
+        g = self.grid
+        step = _regular_step(ats) if not self.timeslices else None
+        m = int(ats.size)
+        a0 = int(ats[0]) if m else 0
+        if self.timeslices:
+            win = self._tally(ws, ats)
+            allowed = self._allowed(win, ws, full_end)
+            rows = g.sums(g.index(ws), g.index(ats)).rows
+        else:
             full_end = ats
-        win = self._tally(ws, ats)
-        allowed = self._allowed(win, ws, full_end)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            remaining = np.where(
-                allowed > 0, 1.0 - win.consumed / np.where(allowed > 0, allowed, 1.0), np.nan
-            )
+            p_at = self._positions(a0, m, step, ats)
+            ws_step = step if self.slo.time_window.is_rolling else None
+            p_ws = self._positions(int(ws[0]) if m else 0, m, ws_step, ws)
+            s = g.sums(p_ws, p_at)
+            win = _Tally(_f(s.good), _f(s.total), _f(s.bad), _ratio(s.good, s.total))
+            allowed = self._allowed(win, ws, full_end)
+            rows = s.rows
+        remaining = _ratio(win.consumed, allowed)
+        np.subtract(1.0, remaining, out=remaining)
         excluded = covered_seconds_series(self.merged, ws, ats)
-        rows = self.grid.sums(self.grid.index(ws), self.grid.index(ats)).rows
         expected = ((ats - ws) - excluded) / self.b
-        with np.errstate(invalid="ignore", divide="ignore"):
-            coverage = np.where(expected > 0, rows / np.where(expected > 0, expected, 1.0), np.nan)
+        coverage = _ratio(rows, expected)
         miss = 1.0 - self.objective.target
-        out: dict[str, np.ndarray] = {
-            "at": ats,
+        out: dict[str, Any] = {
+            "at": ats.copy(),
             "window_start": ws,
-            "window_end": ats,
+            "window_end": ats.copy(),
             "good": win.good,
             "total": win.total,
             "sli": win.sli,
@@ -141,19 +181,25 @@ class ObjectiveEvaluator:
         }
         burn: dict[str, np.ndarray] = {}
         for label, seconds in LOOKBACKS.items():
-            t = self._tally(ats - seconds, ats)
-            burn[label] = _ratio(t.consumed, t.total) / miss
+            if self.timeslices:
+                t = self._tally(ats - seconds, ats)
+                burn[label] = _ratio(t.consumed, t.total) / miss
+            else:
+                p_lo = self._positions(a0 - seconds, m, step, None if step else ats - seconds)
+                bad = g.P_bad[p_at] - g.P_bad[p_lo]
+                total = g.P_total[p_at] - g.P_total[p_lo]
+                burn[label] = _ratio(bad, total)
+                burn[label] /= miss
             out[f"burn_{label}"] = burn[label]
         period = self.slo.time_window.duration.nominal_seconds()
         for rule in ALERT_RULES:
             out[f"alert_{rule.severity}_{rule.long_window}_{rule.short_window}"] = firing(burn, rule, period)
-        status = np.full(ats.shape, "ok", dtype=object)
+        code = np.zeros(ats.shape, dtype=np.int8)
         with np.errstate(invalid="ignore"):
-            status[remaining < warning_threshold] = "warning"
-            status[remaining < 0] = "breach"
-        status[np.isnan(win.sli)] = "no_data"
-        out["status"] = status
-        return pd.DataFrame(out)
+            code[remaining < warning_threshold] = 1
+            code[remaining < 0] = 2
+        code[np.isnan(win.sli)] = 3
+        return pd.DataFrame({**out, "status": _STATUS_VALUES.take(code)}, copy=False)
 
 
 def _nan_to_none(x: float) -> float | None:
