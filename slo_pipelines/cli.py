@@ -98,7 +98,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not checked.rejected.empty:
         raise UserError(checked.first_error(args.samples))
     results = CatalogEvaluator(catalog, checked.clean, warning_thresholds(catalog)).evaluate(at)
-    payload = {
+    payload: dict[str, Any] = {
         "at": format_instant(at),
         "catalog_digest": catalog.digest(),
         "slos": [r.to_json() for r in results],

@@ -33,7 +33,7 @@ def slo_999() -> tuple:
 
 
 def test_total_outage_pages_within_the_first_minute() -> None:
-    slo, catalog = slo_999()
+    _, catalog = slo_999()
     data = traffic("api", T - 30 * DAY, T + 3600, 1000, {T: 1.0})
     [r] = CatalogEvaluator(catalog, data).evaluate(T + 60)
     assert r.burn_rates["1h"] == pytest.approx((1000 / 60000) / 0.001)
@@ -46,7 +46,7 @@ def test_total_outage_pages_within_the_first_minute() -> None:
 
 
 def test_two_percent_errors_page_after_44_minutes() -> None:
-    slo, catalog = slo_999()
+    _, catalog = slo_999()
     data = traffic("api", T - 30 * DAY, T + 2 * 3600, 1000, {T: 0.02})
     [(_, _, series)] = list(CatalogEvaluator(catalog, data).series(T, T + 3600))
     fired = series.loc[series["alert_page_1h_5m"], "at"]
@@ -66,7 +66,7 @@ def test_thresholds_scale_with_the_period() -> None:
 
 
 def test_budget_numbers_occurrences() -> None:
-    slo, catalog = slo_999()
+    _, catalog = slo_999()
     data = traffic("api", T - 30 * DAY, T, 1000, {T - DAY: 0.0005})
     [r] = CatalogEvaluator(catalog, data).evaluate(T)
     total = 30 * 1440 * 1000
@@ -165,14 +165,14 @@ def test_timeslices_no_data_policy(policy: str, sli: float, bad: int) -> None:
 
 
 def test_no_data_is_reported_as_such() -> None:
-    slo, catalog = slo_999()
+    _, catalog = slo_999()
     [r] = CatalogEvaluator(catalog, pd.DataFrame(columns=["slo", "start", "good", "total"])).evaluate(T)
     assert r.status == "no_data" and r.sli is None and r.coverage == 0.0
     assert all(v is None for v in r.burn_rates.values())
 
 
 def test_digest_is_reproducible_and_input_sensitive() -> None:
-    slo, catalog = slo_999()
+    _, catalog = slo_999()
     data = traffic("api", T - 30 * DAY, T, 1000, {T - DAY: 0.001})
     [r1] = CatalogEvaluator(catalog, data).evaluate(T)
     [r2] = CatalogEvaluator(catalog, data.sample(frac=1.0, random_state=3)).evaluate(T)

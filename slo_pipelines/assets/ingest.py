@@ -4,6 +4,8 @@ The audit's expectations are blocking checks declared on the asset itself, so th
 is audited once and a failure stops `sli_clean` and everything after it for this run.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
@@ -45,7 +47,7 @@ def sli_buckets(
     catalog: CatalogResource,
     samples: SampleSourceResource,
     warehouse: WarehouseResource,
-):  # type: ignore[no-untyped-def]
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """Minute buckets (slo, start, good, total) from the drop directory and the demo generator."""
     start, end = partition_bounds(context)
     cat = catalog.load()

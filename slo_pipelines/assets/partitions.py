@@ -12,5 +12,5 @@ single_run_backfill = dg.BackfillPolicy.single_run()
 
 def partition_bounds(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[int, int]:
     """Epoch seconds `[start, end)` of the partition or partition range this run covers."""
-    window = context.partition_time_window  # type: ignore[union-attr]
+    window = context.partition_time_window
     return int(window.start.timestamp()), int(window.end.timestamp())

@@ -29,7 +29,7 @@ def _seed(*parts: object) -> int:
 
 
 def _base_rate(slo: SLO) -> float:
-    """Requests per minute, from the annotation `slo-pipelines.io/demo-rate` or a stable pseudo-random pick."""
+    """Requests per minute: the `slo-pipelines.io/demo-rate` annotation, else a stable pseudo-random pick."""
     if "slo-pipelines.io/demo-rate" in slo.annotations:
         return float(slo.annotations["slo-pipelines.io/demo-rate"])
     return float(np.random.default_rng(_seed("rate", slo.name)).choice([60, 200, 600, 1500, 4000]))

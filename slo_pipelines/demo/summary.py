@@ -12,7 +12,7 @@ from slo_pipelines.resources.warehouse import WarehouseResource
 
 
 def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
-    warehouse = defs.resources["warehouse"]
+    warehouse = (defs.resources or {})["warehouse"]
     assert isinstance(warehouse, WarehouseResource)
     snaps = warehouse.read_budget_snapshots()
     latest = snaps[snaps["at"] == snaps["at"].max()]

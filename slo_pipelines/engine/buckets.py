@@ -2,6 +2,7 @@
 
 import hashlib
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,7 @@ def group_buckets(frame: pd.DataFrame, slos: dict[str, SLO]) -> dict[str, SLOBuc
     bsec = frame["bucket_seconds"].to_numpy(dtype=np.int64) if "bucket_seconds" in frame else None
     boundaries = np.flatnonzero(names[1:] != names[:-1]) + 1
     edges = np.concatenate([[0], boundaries, [len(frame)]])
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in pairwise(edges):
         name = str(names[lo])
         default = slos[name].bucket_seconds if name in slos else 60
         b = int(bsec[lo]) if bsec is not None else default

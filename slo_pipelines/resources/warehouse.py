@@ -128,20 +128,6 @@ def _last_per_key(df: pd.DataFrame, keys: Sequence[str], table: str) -> pd.DataF
     return df.reset_index(drop=True)
 
 
-def _text_keys(values: list[Any]) -> list[Any]:
-    return [None if value is None else str(value) for value in values]
-
-
-def _parse_json(value: Any) -> Any:
-    """SQLite hands back JSON as decoded objects already; tolerate text from hand-written rows."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -483,7 +469,6 @@ class WarehouseResource(dg.ConfigurableResource):
             name: column_values(df, table, name, kind, required=not nullable, nullable=nullable)
             for name, kind, nullable in _SNAPSHOT_COLUMNS
         }
-        columns["objective"] = _text_keys(columns["objective"])
         with self._begin() as conn:
             bulk_upsert(conn, schema.budget_snapshots, columns)
         return len(df)
@@ -526,7 +511,7 @@ class WarehouseResource(dg.ConfigurableResource):
         df = _last_per_key(df, keys, table)
         columns = {
             "slo": column_values(df, table, "slo", "text"),
-            "objective": _text_keys(column_values(df, table, "objective", "text")),
+            "objective": column_values(df, table, "objective", "text"),
             "severity": column_values(df, table, "severity", "text"),
             "long_window": column_values(df, table, "long_window", "text"),
             "short_window": column_values(df, table, "short_window", "text"),

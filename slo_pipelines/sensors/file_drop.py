@@ -5,6 +5,7 @@ carries the same identity, so Dagster de-duplicates re-requests forever.
 """
 
 import json
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -18,7 +19,9 @@ MAX_FILES_PER_TICK = 20
 
 def build_file_drop_sensor(job_name: str) -> dg.SensorDefinition:
     @dg.sensor(job_name=job_name, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
-    def sample_file_sensor(context: dg.SensorEvaluationContext, samples: SampleSourceResource):  # type: ignore[no-untyped-def]
+    def sample_file_sensor(
+        context: dg.SensorEvaluationContext, samples: SampleSourceResource
+    ) -> Iterator[dg.RunRequest]:
         """New or changed sample files in the drop directory → runs for exactly the days they cover."""
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         handled = 0
