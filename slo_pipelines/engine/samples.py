@@ -179,3 +179,21 @@ def stage_raw(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     )
     out["bucket_seconds"] = out["bucket_seconds"].fillna(DEFAULT_BUCKET_SECONDS).astype("Int64")
     return out
+
+
+def staged_buckets(buckets: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Already-typed buckets (slo, start, good, total, value, bucket_seconds) in the staged shape."""
+    return pd.DataFrame(
+        {
+            "slo": buckets["slo"].astype("string"),
+            "start": buckets["start"].astype("Int64"),
+            "good": buckets["good"].astype("float64"),
+            "total": buckets["total"].astype("float64"),
+            "value": buckets["value"].astype("float64") if "value" in buckets else np.nan,
+            "bucket_seconds": (
+                buckets["bucket_seconds"] if "bucket_seconds" in buckets else DEFAULT_BUCKET_SECONDS
+            ),
+            "source": source,
+            "row_number": np.arange(1, len(buckets) + 1),
+        }
+    ).astype({"bucket_seconds": "Int64"})

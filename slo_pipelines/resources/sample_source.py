@@ -3,13 +3,12 @@
 from pathlib import Path
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from slo_pipelines.catalog import Catalog
 from slo_pipelines.demo.generator import generate
-from slo_pipelines.engine.samples import stage_raw
+from slo_pipelines.engine.samples import staged_buckets, stage_raw
 from slo_pipelines.resources.sample_files import SUFFIXES, read_samples
 
 DEMO_SOURCE = "demo-generator"
@@ -38,12 +37,7 @@ class SampleSourceResource(dg.ConfigurableResource):
             keep = staged["start"].isna() | ((staged["start"] >= start) & (staged["start"] < end))
             frames.append(staged[keep.fillna(True).to_numpy(dtype=bool)])
         if self.demo_fleet:
-            demo = generate(catalog, start, end)
-            demo = demo.rename(columns={"start": "timestamp"})
-            demo["row_number"] = np.arange(1, len(demo) + 1)
-            staged = stage_raw(demo, DEMO_SOURCE)
-            staged["start"] = demo["timestamp"].astype("Int64")
-            frames.append(staged)
+            frames.append(staged_buckets(generate(catalog, start, end), DEMO_SOURCE))
         if not frames:
             return stage_raw(pd.DataFrame(columns=["slo", "timestamp", "good", "total"]), "none")
         return pd.concat(frames, ignore_index=True)

@@ -402,10 +402,7 @@ class WarehouseResource(dg.ConfigurableResource):
         if source is not None:
             query = query.where(t.c.source == source)
         with self._connect() as conn:
-            rows = [
-                (*row[:5], _parse_json(row[5]), *row[6:])
-                for row in conn.execute(query.order_by(t.c.id)).all()
-            ]
+            rows = conn.execute(query.order_by(t.c.id)).all()
         return frame(
             rows,
             names,
@@ -450,10 +447,7 @@ class WarehouseResource(dg.ConfigurableResource):
         t = schema.exclusions
         with self._connect() as conn:
             rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings().all()
-        return [
-            {**row, "payload": _parse_json(row["payload"]), "recorded_at": _utc(row["recorded_at"])}
-            for row in rows
-        ]
+        return [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
 
     # ---- budget snapshots ---------------------------------------------------------------------
 
@@ -487,12 +481,8 @@ class WarehouseResource(dg.ConfigurableResource):
         if end is not None:
             query = query.where(t.c.at < int(end))
         query = query.order_by(t.c.slo, t.c.objective, t.c.at)
-        json_at = [names.index("burn_rates"), names.index("alerts")]
         with self._connect() as conn:
-            rows = [
-                tuple(_parse_json(v) if i in json_at else v for i, v in enumerate(row))
-                for row in conn.execute(query).all()
-            ]
+            rows = conn.execute(query).all()
         dtypes = {name: "float64" for name, kind, _ in _SNAPSHOT_COLUMNS if kind == "float"}
         dtypes.update({"at": "int64", "window_start": "int64", "window_end": "int64"})
         dtypes.update({"burn_rates": "object", "alerts": "object"})

@@ -1,0 +1,1 @@
+"""Reproducible engine benchmarks (`make bench`); not part of the test suite."""
