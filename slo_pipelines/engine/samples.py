@@ -190,9 +190,7 @@ def staged_buckets(buckets: pd.DataFrame, source: str) -> pd.DataFrame:
             "good": buckets["good"].astype("float64"),
             "total": buckets["total"].astype("float64"),
             "value": buckets["value"].astype("float64") if "value" in buckets else np.nan,
-            "bucket_seconds": (
-                buckets["bucket_seconds"] if "bucket_seconds" in buckets else DEFAULT_BUCKET_SECONDS
-            ),
+            "bucket_seconds": buckets.get("bucket_seconds", DEFAULT_BUCKET_SECONDS),
             "source": source,
             "row_number": np.arange(1, len(buckets) + 1),
         }
