@@ -267,8 +267,6 @@ def test_fleet_exclusions() -> None:
 
 
 def test_digest_ignores_file_order_but_not_content(tmp_path: Path) -> None:
-    docs = yaml.safe_load_all((FLEET / "storefront.yaml").read_text())
-    docs_list = list(docs)
     one = tmp_path / "one"
     one.mkdir()
     (one / "a.yaml").write_text(yaml.safe_dump_all([*BASE_DOCS, slo_doc()]))
@@ -279,7 +277,6 @@ def test_digest_ignores_file_order_but_not_content(tmp_path: Path) -> None:
     assert load_catalog(one).digest() == load_catalog(two).digest()
     (two / "z.yaml").write_text(yaml.safe_dump_all([slo_doc(objectives=[{"target": 0.99}])]))
     assert load_catalog(one).digest() != load_catalog(two).digest()
-    assert docs_list  # the fleet file itself parses as plain YAML
 
 
 # ---------------------------------------------------------------- OpenSLO shapes
@@ -474,7 +471,7 @@ def test_directory_is_read_recursively_sorted_and_skips_hidden(tmp_path: Path) -
     )
 
 
-def test_timestamps_stay_strings_in_document_bodies(tmp_path: Path) -> None:
+def test_timestamps_stay_strings_in_document_bodies() -> None:
     catalog = load_catalog(FLEET)
     window = next(d for d in catalog.documents if d.name == "catalog-db-major-upgrade")
     assert window.body["spec"]["start"] == "2026-10-18T01:00:00Z"
@@ -1156,9 +1153,11 @@ def test_malformed_yaml_keeps_earlier_documents_and_other_files() -> None:
 
 def test_bad_catalog_fixture_reports_every_error_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(FIXTURES)
-    assert issues_of("bad_catalog") == [
-        "bad_catalog/broken.yml[1]: malformed YAML: expected ',' or ']', but got '<stream end>' at line 9, "
-        "column 1",
+    yaml_problem, *lines = issues_of("bad_catalog")
+    # The parser's wording differs between libyaml and pure Python; the location does not.
+    assert yaml_problem.startswith("bad_catalog/broken.yml[1]: malformed YAML: ")
+    assert yaml_problem.endswith("at line 9, column 1") and "',' or ']'" in yaml_problem
+    assert lines == [
         'bad_catalog/exclusions.yaml[0] spec.end: must be after start (got "2026-03-01T02:00:00Z")',
         "bad_catalog/exclusions.yaml[1] spec.scope.slo: no SLO with this name in the catalog (got "
         '"checkout-speed")',
