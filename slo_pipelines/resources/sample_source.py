@@ -8,7 +8,7 @@ from pydantic import Field
 
 from slo_pipelines.catalog import Catalog
 from slo_pipelines.demo.generator import generate
-from slo_pipelines.engine.samples import staged_buckets, stage_raw
+from slo_pipelines.engine.samples import stage_raw, staged_buckets
 from slo_pipelines.resources.sample_files import SUFFIXES, read_samples
 
 DEMO_SOURCE = "demo-generator"

@@ -37,6 +37,7 @@ from slo_pipelines.resources.warehouse_frames import (
     Kind,
     WarehouseInputError,
     column_values,
+    fetch_driver_rows,
     frame,
     json_safe,
 )
@@ -267,7 +268,7 @@ class WarehouseResource(dg.ConfigurableResource):
             query = query.where(t.c.slo.in_(list(slos)))
         query = query.order_by(t.c.slo, t.c.start)
         with self._connect() as conn:
-            rows = conn.execute(query).all()
+            rows = fetch_driver_rows(conn, query)
         return frame(
             rows,
             names,

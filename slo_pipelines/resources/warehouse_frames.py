@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Select
+from sqlalchemy.engine import Connection
 
 Kind = Literal["int", "float", "text", "json"]
 
@@ -158,10 +160,26 @@ def column_values(
     return values
 
 
+def fetch_driver_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    """Run a Core query on the driver's own cursor: millions of rows come back as plain tuples, several
+    times faster than through SQLAlchemy's row objects. Values stay bound parameters."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args: Any = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def frame(rows: Sequence[Sequence[Any]], columns: Sequence[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
     """Query rows as a DataFrame whose dtypes do not depend on whether any row came back."""
-    data = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    df = pd.DataFrame({name: list(values) for name, values in zip(columns, data, strict=True)})
+    if rows:
+        df = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(columns), coerce_float=False)
+    else:
+        df = pd.DataFrame({name: [] for name in columns})
     for name, dtype in dtypes.items():
         if dtype == "utc":
             df[name] = pd.to_datetime(df[name], utc=True)
