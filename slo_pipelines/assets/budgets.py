@@ -7,27 +7,18 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from slo_pipelines.assets.partitions import daily_partitions, partition_bounds, single_run_backfill
-from slo_pipelines.catalog import Catalog
+from slo_pipelines.assets.evaluation import warehouse_evaluator
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.alert_events import alert_events
 from slo_pipelines.engine.alerts import LOOKBACKS, MAX_LOOKBACK_SECONDS
-from slo_pipelines.engine.evaluate import CatalogEvaluator
-from slo_pipelines.engine.policies import warning_thresholds
-from slo_pipelines.engine.snapshots import history_start, snapshot_rows
+from slo_pipelines.engine.snapshots import snapshot_rows
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 DAY = 86400
 
 
-def _evaluator(cat: Catalog, warehouse: WarehouseResource, first_at: int, last_at: int) -> CatalogEvaluator:
-    frame = warehouse.read_buckets(history_start(cat, first_at), last_at)
-    return CatalogEvaluator(cat, frame, warning_thresholds(cat))
-
-
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+@daily_asset(
     group_name="budgets",
     deps=["sli_clean"],
     kinds={"pandas"},
@@ -38,7 +29,7 @@ def error_budgets(
     """Every SLO objective evaluated at the end of each day in the range (budget snapshots)."""
     start, end = partition_bounds(context)
     cat = catalog.load()
-    evaluator = _evaluator(cat, warehouse, start + DAY, end)
+    evaluator = warehouse_evaluator(cat, warehouse, start + DAY, end)
     snapshots = pd.concat(
         [
             snapshot_rows(slo, objective, series)
@@ -62,9 +53,7 @@ def error_budgets(
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+@daily_asset(
     group_name="budgets",
     deps=["sli_clean"],
     kinds={"pandas"},
@@ -75,7 +64,7 @@ def burn_rate_alerts(
     """Multi-window multi-burn-rate alerts replayed at every minute of the range, stored as events."""
     start, end = partition_bounds(context)
     cat = catalog.load()
-    evaluator = _evaluator(cat, warehouse, start, end)
+    evaluator = warehouse_evaluator(cat, warehouse, start, end)
     events = [
         alert_events(slo.name, objective.name, slo.time_window.duration.nominal_seconds(), series)
         for slo, objective, series in evaluator.series(start, end)

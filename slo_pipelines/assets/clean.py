@@ -3,15 +3,13 @@
 import dagster as dg
 import numpy as np
 
-from slo_pipelines.assets.partitions import daily_partitions, partition_bounds, single_run_backfill
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.rollups import excluded_mask, rollup
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+@daily_asset(
     group_name="sli",
     deps=["sli_buckets"],
     kinds={"sql"},

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from slo_pipelines.assets.partitions import daily_partitions, partition_bounds, single_run_backfill
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.quality import BUCKET_RULES, audit_buckets
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
@@ -27,9 +27,7 @@ def _examples_md(examples: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+@daily_asset(
     group_name="sli",
     kinds={"pandas", "great_expectations"},
     check_specs=[

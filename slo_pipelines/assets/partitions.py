@@ -1,6 +1,7 @@
 """Daily UTC partitions shared by every time-partitioned asset, backfilled in a single run."""
 
 import os
+from typing import Any
 
 import dagster as dg
 
@@ -8,6 +9,11 @@ PARTITIONS_START = os.environ.get("SLO_PARTITIONS_START", "2026-01-01")
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
 single_run_backfill = dg.BackfillPolicy.single_run()
+
+
+def daily_asset(**kwargs: Any) -> Any:
+    """`@dg.asset` on the daily partitions with the single-run backfill policy."""
+    return dg.asset(partitions_def=daily_partitions, backfill_policy=single_run_backfill, **kwargs)
 
 
 def partition_bounds(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[int, int]:

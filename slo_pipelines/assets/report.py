@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from slo_pipelines.assets.budgets import _evaluator
+from slo_pipelines.assets.evaluation import warehouse_evaluator
 from slo_pipelines.engine.report_model import budget_report as build_report
 from slo_pipelines.engine.timeutil import format_instant
 from slo_pipelines.reports import render_markdown_summary
@@ -24,7 +24,9 @@ def budget_report(
         raise dg.Failure("no budget snapshots yet: materialize error_budgets for at least one day first")
     at = int(snapshots["at"].max())
     cat = catalog.load()
-    report = build_report(_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}")
+    report = build_report(
+        warehouse_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}"
+    )
     paths = reports.write("budget-" + format_instant(at).replace(":", ""), report)
     statuses = [s["status"] for s in report["slos"]]
     context.log.info(f"report written to {paths['html']}")

@@ -45,17 +45,33 @@ class Reporter:
         self.sink.append(CatalogIssue(self.file, self.index, path, message))
 
 
-def mapping(r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False) -> Any:
+def _present(r: Reporter, parent: dict[str, Any], key: str, base: str, required: bool) -> tuple[Any, str]:
+    """The value at `key` and its path; a missing required value is reported once, here."""
     value = parent.get(key)
     path = join(base, key)
+    if value is None and required:
+        r.error(path, "is required")
+    return value, path
+
+
+def _typed(
+    r: Reporter, parent: dict[str, Any], key: str, base: str, kind: type, noun: str, required: bool
+) -> Any:
+    """The value when it is present and of `kind`; otherwise None, with the problem reported."""
+    value, path = _present(r, parent, key, base, required)
     if value is None:
-        if required:
-            r.error(path, "is required")
         return None
-    if not isinstance(value, dict):
-        r.error(path, f"must be a mapping (got {show(value)})")
+    if not isinstance(value, kind):
+        r.error(path, f"must be {noun} (got {show(value)})")
+        return None
+    if required and not (value.strip() if isinstance(value, str) else value) and kind is not dict:
+        r.error(path, "must not be empty")
         return None
     return value
+
+
+def mapping(r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False) -> Any:
+    return _typed(r, parent, key, base, dict, "a mapping", required)
 
 
 def as_mapping(r: Reporter, value: object, path: str) -> dict[str, Any] | None:
@@ -66,34 +82,11 @@ def as_mapping(r: Reporter, value: object, path: str) -> dict[str, Any] | None:
 
 
 def sequence(r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False) -> Any:
-    value = parent.get(key)
-    path = join(base, key)
-    if value is None:
-        if required:
-            r.error(path, "is required")
-        return None
-    if not isinstance(value, list):
-        r.error(path, f"must be a list (got {show(value)})")
-        return None
-    if required and not value:
-        r.error(path, "must not be empty")
-        return None
-    return value
+    return _typed(r, parent, key, base, list, "a list", required)
 
 
 def string(r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False) -> str | None:
-    value = parent.get(key)
-    path = join(base, key)
-    if value is None:
-        if required:
-            r.error(path, "is required")
-        return None
-    if not isinstance(value, str):
-        r.error(path, f"must be a string (got {show(value)})")
-        return None
-    if required and not value.strip():
-        r.error(path, "must not be empty")
-        return None
+    value: str | None = _typed(r, parent, key, base, str, "a string", required)
     return value
 
 
@@ -115,11 +108,8 @@ def string_list(
 def number(
     r: Reporter, parent: dict[str, Any], key: str, base: str, *, required: bool = False
 ) -> float | None:
-    value = parent.get(key)
-    path = join(base, key)
+    value, path = _present(r, parent, key, base, required)
     if value is None:
-        if required:
-            r.error(path, "is required")
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         r.error(path, f"must be a number (got {show(value)})")
