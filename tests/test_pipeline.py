@@ -120,3 +120,29 @@ def test_file_drop_sensor_requests_exactly_the_touched_days(
 
     again = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=defs.resources)
     assert list(sensor(again)) == []  # type: ignore[call-overload]
+
+
+def test_unreadable_files_and_unknown_slos_are_quarantined_not_lost(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    drop_dir = tmp_path / "drop"
+    drop_dir.mkdir()
+    (drop_dir / "no-total.csv").write_text(
+        "slo,timestamp,good\npayments-availability,2026-11-01T00:00:00Z,5\n"
+    )
+    (drop_dir / "stranger.csv").write_text(
+        "slo,timestamp,good,total\nnot-in-catalog,2026-11-01T00:01:00Z,5,5\n"
+        "payments-availability,2026-11-01T00:01:00Z,5,6\n"
+    )
+    defs = definitions(tmp_path)
+    result = run_range(defs, instance, "2026-11-01", "2026-11-01")
+    assert not result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["sample_files_readable"] is False and checks["slo_in_catalog"] is False
+    assert checks["good_le_total"] is True
+    quarantine = defs.resources["warehouse"].read_quarantine()
+    by_source = dict(zip(quarantine["source"], quarantine["reason"], strict=True))
+    assert "missing column: total" in by_source["no-total.csv"]
+    assert "unknown SLO" in by_source["stranger.csv"] and "not-in-catalog" in by_source["stranger.csv"]
+    stored = defs.resources["warehouse"].read_buckets(D0, D0 + DAY)
+    assert list(stored["slo"]) == ["payments-availability"]  # the valid row is kept

@@ -16,6 +16,7 @@ from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 KNOWN_SLO_CHECK = "slo_in_catalog"
+READABLE_CHECK = "sample_files_readable"
 
 
 def _examples_md(examples: list[dict[str, object]]) -> str:
@@ -31,13 +32,12 @@ def _examples_md(examples: list[dict[str, object]]) -> str:
     group_name="sli",
     kinds={"pandas", "great_expectations"},
     check_specs=[
-        dg.AssetCheckSpec(rule.name, asset="sli_buckets", description=rule.description, blocking=True)
-        for rule in BUCKET_RULES
-    ]
-    + [
-        dg.AssetCheckSpec(
-            KNOWN_SLO_CHECK, asset="sli_buckets", description="every row names a catalog SLO", blocking=True
-        )
+        dg.AssetCheckSpec(name, asset="sli_buckets", description=description, blocking=True)
+        for name, description in [
+            *((rule.name, rule.description) for rule in BUCKET_RULES),
+            (READABLE_CHECK, "every sample file in the drop directory can be read"),
+            (KNOWN_SLO_CHECK, "every row names an SLO of the catalog"),
+        ]
     ],
 )
 def sli_buckets(
@@ -49,16 +49,18 @@ def sli_buckets(
     """Minute buckets (slo, start, good, total) from the drop directory and the demo generator."""
     start, end = partition_bounds(context)
     cat = catalog.load()
-    raw = samples.read_range(cat, start, end)
+    raw, unreadable = samples.read_range(cat, start, end)
     context.log.info(f"staged {len(raw):,} raw rows for {context.partition_key_range}")
 
     unknown = (raw["slo"].notna() & ~raw["slo"].isin(list(cat.slos))).to_numpy(dtype=bool)
     rejected = [
-        raw[unknown].assign(reason="unknown SLO (not in the catalog): " + raw["slo"][unknown].astype(str))
+        unreadable,
+        raw[unknown].assign(reason="unknown SLO (not in the catalog): " + raw["slo"][unknown].astype(str)),
     ]
     audit = audit_buckets(raw[~unknown])
     rejected.append(audit.failing_rows)
-    bad = pd.concat(rejected, ignore_index=True)
+    rejected = [r for r in rejected if not r.empty]
+    bad = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame()
     quarantined = warehouse.quarantine_rows(bad) if not bad.empty else 0
     clean = raw[~unknown].drop(index=audit.failing_rows.index)
     stored = warehouse.upsert_buckets(clean, source="pipeline") if not clean.empty else 0
@@ -73,6 +75,16 @@ def sli_buckets(
                 "examples": dg.MetadataValue.md(_examples_md(outcome.examples) or "none"),
             },
         )
+    yield dg.AssetCheckResult(
+        check_name=READABLE_CHECK,
+        passed=unreadable.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "unreadable_files": dg.MetadataValue.md(
+                unreadable.to_markdown(index=False) if len(unreadable) else "none"
+            )
+        },
+    )
     yield dg.AssetCheckResult(
         check_name=KNOWN_SLO_CHECK,
         passed=not unknown.any(),
