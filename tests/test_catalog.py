@@ -1206,3 +1206,37 @@ def test_invalid_sli_is_reported_once_not_again_by_each_slo(
     assert case_issues(tmp_path, monkeypatch, *docs) == [
         "catalog/case.yaml[0] spec.ratioMetric.total: is required"
     ]
+
+
+def test_misspelt_extension_annotation_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "slo.yaml").write_text(
+        """apiVersion: openslo/v1
+kind: Service
+metadata: {name: svc}
+spec: {}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: svc-availability
+  annotations: {slo-pipelines.io/no-data-polcy: bad, example.com/owner: team-a}
+spec:
+  service: svc
+  indicator:
+    metadata: {name: svc-requests}
+    spec:
+      ratioMetric:
+        good: {metricSource: {type: Prometheus, spec: {query: good}}}
+        total: {metricSource: {type: Prometheus, spec: {query: total}}}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.99}]
+"""
+    )
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(tmp_path)
+    [issue] = exc.value.issues
+    assert str(issue).endswith(
+        "slo.yaml[1] metadata.annotations[slo-pipelines.io/no-data-polcy]: unknown annotation; known: "
+        "slo-pipelines.io/no-data-policy, slo-pipelines.io/bucket-seconds, slo-pipelines.io/demo-rate"
+    )

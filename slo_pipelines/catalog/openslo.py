@@ -38,6 +38,9 @@ NO_DATA_POLICIES: tuple[str, ...] = ("ignore", "good", "bad")
 CALENDAR_WINDOWS = ("1w", "1M", "1Q", "1Y")
 NO_DATA_ANNOTATION = "slo-pipelines.io/no-data-policy"
 BUCKET_ANNOTATION = "slo-pipelines.io/bucket-seconds"
+DEMO_RATE_ANNOTATION = "slo-pipelines.io/demo-rate"
+ANNOTATION_PREFIX = "slo-pipelines.io/"
+KNOWN_ANNOTATIONS = (NO_DATA_ANNOTATION, BUCKET_ANNOTATION, DEMO_RATE_ANNOTATION)
 
 
 def service(r: Reporter, document: Document) -> Service:
@@ -186,6 +189,12 @@ def _annotations(r: Reporter, metadata: dict[str, Any]) -> dict[str, str]:
 def _extension_annotations(
     r: Reporter, annotations: dict[str, str]
 ) -> tuple[NoDataPolicy | None, int | None]:
+    for key in annotations:
+        if key.startswith(ANNOTATION_PREFIX) and key not in KNOWN_ANNOTATIONS:
+            # a misspelt extension would otherwise be ignored and the SLO silently use defaults
+            r.error(
+                f"metadata.annotations[{key}]", f"unknown annotation; known: {', '.join(KNOWN_ANNOTATIONS)}"
+            )
     policy = annotations.get(NO_DATA_ANNOTATION, "ignore")
     no_data: NoDataPolicy | None = None
     if policy in NO_DATA_POLICIES:
