@@ -11,8 +11,6 @@ from slo_pipelines.catalog import load_catalog
 from slo_pipelines.engine.evaluate import CatalogEvaluator
 from tests.pipeline_helpers import D0, DAY, FLEET, definitions, drop, fleet_samples, run_range
 
-SLOS = ["payments-availability", "search-availability", "catalog-api-latency"]
-
 
 @pytest.fixture
 def instance(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -25,7 +23,7 @@ def instance(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_backfill_range_is_one_run_and_reruns_do_not_duplicate(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
-    samples = fleet_samples(D0 - 2 * DAY, D0 + 2 * DAY, SLOS)
+    samples = fleet_samples(D0 - 2 * DAY, D0 + 2 * DAY)
     drop(tmp_path, "history.parquet", samples)
     defs = definitions(tmp_path)
 
@@ -146,3 +144,40 @@ def test_unreadable_files_and_unknown_slos_are_quarantined_not_lost(
     assert "unknown SLO" in by_source["stranger.csv"] and "not-in-catalog" in by_source["stranger.csv"]
     stored = defs.resources["warehouse"].read_buckets(D0, D0 + DAY)
     assert list(stored["slo"]) == ["payments-availability"]  # the valid row is kept
+
+
+def test_incomplete_collection_blocks_budgets_until_accepted(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    samples = fleet_samples(D0 - DAY, D0 + DAY)
+    gap = (samples["slo"] == "auth-availability") & samples["start"].between(D0 + 3600, D0 + 3 * 3600 - 1)
+    drop(tmp_path, "history.parquet", samples[~gap])
+    defs = definitions(tmp_path)
+
+    blocked = run_range(defs, instance, "2026-10-31", "2026-11-01")
+    assert not blocked.success
+    checks = {e.check_name: e for e in blocked.get_asset_check_evaluations()}
+    assert not checks["completeness"].passed and checks["staleness"].passed and checks["volume_drop"].passed
+    assert checks["completeness"].metadata["failing_slos"].value == ["auth-availability"]  # type: ignore[attr-defined]
+    assert not blocked.asset_materializations_for_node("sli_clean")
+
+    history = defs.resources["warehouse"].read_audit_results()
+    day = history[(history["partition_start"] == D0) & (history["check_name"] == "completeness")].iloc[0]
+    assert not day["success"] and day["unexpected_count"] == 1
+    [auth] = [s for s in day["details"]["failing_slos"] if s["slo"] == "auth-availability"]
+    assert auth["gaps"] == [["2026-11-01T01:00:00Z", "2026-11-01T03:00:00Z"]]
+    assert auth["present"] == 1440 - 120
+    report = Path(blocked.asset_materializations_for_node("sli_quality_report")[0].metadata["html"].value)  # type: ignore[attr-defined]
+    assert "2026-11-01T01:00:00Z" in report.read_text()
+
+    accepted = defs.get_job_def("slo_pipeline").execute_in_process(
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": "2026-10-31",
+            "dagster/asset_partition_range_end": "2026-11-01",
+        },
+        run_config={"ops": {"sli_quality_report": {"config": {"min_completeness": 0.9}}}},
+        raise_on_error=False,
+    )
+    assert accepted.success
+    assert len(accepted.asset_materializations_for_node("error_budgets")) == 2

@@ -11,7 +11,7 @@ from slo_pipelines.resources.warehouse import WarehouseResource
 
 @daily_asset(
     group_name="sli",
-    deps=["sli_buckets"],
+    deps=["sli_buckets", "sli_quality_report"],
     kinds={"sql"},
 )
 def sli_clean(

@@ -11,6 +11,7 @@ import pandas as pd
 
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.quality import BUCKET_RULES, audit_buckets
+from slo_pipelines.quality.report import audit_rows_for_warehouse
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import WarehouseResource
@@ -63,6 +64,7 @@ def sli_buckets(
     bad = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame()
     quarantined = warehouse.quarantine_rows(bad) if not bad.empty else 0
     clean = raw[~unknown].drop(index=audit.failing_rows.index)
+    warehouse.upsert_audit_results(audit_rows_for_warehouse(start, end, audit, []))
     stored = warehouse.upsert_buckets(clean, source="pipeline") if not clean.empty else 0
 
     for outcome in audit.expectations:

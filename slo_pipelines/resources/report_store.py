@@ -12,5 +12,8 @@ from slo_pipelines.reports import write_report
 class ReportStoreResource(dg.ConfigurableResource):
     base_dir: str = Field(default="out/reports", description="Report output directory (SLO_REPORT_DIR).")
 
+    def path(self, name: str) -> Path:
+        return Path(self.base_dir) / name
+
     def write(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
-        return write_report(report, Path(self.base_dir) / name)
+        return write_report(report, self.path(name))

@@ -514,6 +514,49 @@ class WarehouseResource(dg.ConfigurableResource):
             bulk_upsert(conn, schema.alert_events, columns)
         return len(df)
 
+    def upsert_audit_results(self, df: pd.DataFrame) -> int:
+        """Store data-quality verdicts keyed by (partition_start, partition_end, scope, check_name), so
+        the audit history of every partition is queryable and a re-run replaces its own verdicts."""
+        table = "audit_results"
+        df = _last_per_key(df, ["partition_start", "partition_end", "scope", "check_name"], table)
+        columns = {
+            "partition_start": column_values(df, table, "partition_start", "int"),
+            "partition_end": column_values(df, table, "partition_end", "int"),
+            "scope": column_values(df, table, "scope", "text"),
+            "check_name": column_values(df, table, "check_name", "text"),
+            "success": [int(bool(v)) for v in df["success"]],
+            "unexpected_count": column_values(df, table, "unexpected_count", "int"),
+            "details": column_values(df, table, "details", "json", required=False, nullable=True),
+        }
+        with self._begin() as conn:
+            bulk_upsert(conn, schema.audit_results, columns, {"audited_at": sa.func.now()})
+        return len(df)
+
+    def read_audit_results(self, start: int | None = None, end: int | None = None) -> pd.DataFrame:
+        """Verdicts of partitions overlapping [start, end), oldest partition first."""
+        t = schema.audit_results
+        names = [
+            "partition_start",
+            "partition_end",
+            "scope",
+            "check_name",
+            "success",
+            "unexpected_count",
+            "details",
+        ]
+        query = sa.select(*(t.c[name] for name in names))
+        if end is not None:
+            query = query.where(t.c.partition_start < int(end))
+        if start is not None:
+            query = query.where(t.c.partition_end > int(start))
+        query = query.order_by(t.c.partition_start, t.c.scope, t.c.check_name)
+        with self._connect() as conn:
+            rows = [tuple(r) for r in conn.execute(query).all()]
+        dtypes = {"partition_start": "int64", "partition_end": "int64", "unexpected_count": "int64"}
+        out = frame(rows, names, dtypes)
+        out["success"] = out["success"].astype(bool)
+        return out
+
     def read_alert_events(
         self,
         slos: Sequence[str] | None = None,

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 METADATA = sa.MetaData()
 
@@ -125,6 +125,19 @@ alert_events = sa.Table(
     sa.Column("ended_at", sa.BigInteger, nullable=True),
 )
 
+audit_results = sa.Table(
+    "audit_results",
+    METADATA,
+    sa.Column("partition_start", sa.BigInteger, primary_key=True),
+    sa.Column("partition_end", sa.BigInteger, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),  # rows | collection
+    sa.Column("check_name", sa.Text, primary_key=True),
+    sa.Column("success", sa.Integer, nullable=False),
+    sa.Column("unexpected_count", sa.BigInteger, nullable=False),
+    sa.Column("details", sa.JSON, nullable=True),
+    sa.Column("audited_at", Timestamp, nullable=False, server_default=sa.func.now()),
+)
+
 schema_version = sa.Table(
     "schema_version",
     METADATA,
@@ -172,8 +185,14 @@ def _migration_1_append_only_exclusions(conn: Connection) -> None:
         conn.execute(sa.text(_POSTGRES_APPEND_ONLY_TRIGGER))
 
 
+def _migration_2_audit_results(conn: Connection) -> None:
+    """Version 2 adds `audit_results` (data-quality history); create_all already made it, this checks."""
+    audit_results.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migration_1_append_only_exclusions,
+    2: _migration_2_audit_results,
 }
 
 # A lock key shared by every process migrating the same PostgreSQL database (any fixed 64-bit integer).
