@@ -111,6 +111,45 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    import time
+
+    from slo_pipelines.engine.samples import stage_raw
+    from slo_pipelines.quality.samples_audit import audit_samples
+    from slo_pipelines.resources.sample_files import read_samples
+
+    catalog = load_catalog(args.catalog)
+    staged = stage_raw(read_samples(args.samples), Path(args.samples).name)
+    findings = audit_samples(catalog, staged, int(time.time()))
+    if args.format == "json":
+        print(json.dumps(findings, indent=2, default=str))
+    else:
+        print(audit_table(findings))
+    return 0 if findings["success"] else EXIT_INVALID
+
+
+def audit_table(findings: dict[str, Any]) -> str:
+    rows = [
+        ["rows", e["name"], "pass" if e["success"] else "FAIL", str(e["unexpected_count"]), e["description"]]
+        for e in findings["rows"]["expectations"]
+    ]
+    for day in findings["collection"]["days"]:
+        for f in day["findings"]:
+            slos = ", ".join(s["slo"] for s in f["failing_slos"][:4])
+            rows.append(
+                [
+                    day["start"][:10],
+                    f["name"],
+                    "pass" if f["success"] else "FAIL",
+                    str(f["unexpected_count"]),
+                    slos,
+                ]
+            )
+    head = f"{findings['rows']['total']} rows, {findings['rows']['rejected']} rejected; "
+    head += "all audits passed" if findings["success"] else "audits FAILED"
+    return head + "\n" + _table(rows, ["SCOPE", "RULE", "VERDICT", "COUNT", "DETAIL"])
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from slo_pipelines.demo.run import run_demo
 
@@ -135,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=["json", "table"], default="json")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("audit", help="data-quality audit of a samples file (exit 1 when any rule fails)")
+    p.add_argument("--catalog", required=True, help="catalog directory")
+    p.add_argument("--samples", required=True, help="CSV, JSONL or Parquet file: slo,timestamp,good,total")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("demo", help="generate a fleet's history and run the whole Dagster graph locally")
     p.add_argument("--days", type=int, default=90, help="days of minute-level history (default 90)")

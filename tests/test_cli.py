@@ -150,3 +150,32 @@ def test_short_demo_runs_the_whole_graph(tmp_path: Path) -> None:
     assert len(reports) == 1
     runs = list((tmp_path / "home").glob("history/runs.db")) + list((tmp_path / "home").glob("storage"))
     assert runs, "the run is stored in the local instance"
+
+
+def test_audit_reports_row_and_collection_findings(tmp_path: Path, samples: pd.DataFrame) -> None:
+    day = samples[(samples["timestamp"] >= D0) & (samples["timestamp"] < D0 + DAY)].copy()
+    clean = tmp_path / "clean.csv"
+    day.to_csv(clean, index=False)
+    ok = slo("audit", "--catalog", str(FLEET), "--samples", str(clean), "--format", "json")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert json.loads(ok.stdout)["success"] is True
+
+    hole = (day["slo"] == "cdn-availability") & day["timestamp"].between(D0 + 600, D0 + 2399)
+    day = day[~hole]
+    day.loc[day.index[3], "good"] = day.loc[day.index[3], "total"] + 1
+    broken = tmp_path / "broken.csv"
+    day.to_csv(broken, index=False)
+    out = slo("audit", "--catalog", str(FLEET), "--samples", str(broken), "--format", "json")
+    assert out.returncode == 1
+    doc = json.loads(out.stdout)
+    rules = {e["name"]: e for e in doc["rows"]["expectations"]}
+    assert not rules["good_le_total"]["success"] and rules["good_le_total"]["unexpected_count"] == 1
+    assert doc["rows"]["rejected_examples"][0]["reason"].startswith("good > total")
+    [findings] = [d["findings"] for d in doc["collection"]["days"]]
+    completeness = next(f for f in findings if f["name"] == "completeness")
+    [cdn] = completeness["failing_slos"]
+    assert cdn["slo"] == "cdn-availability" and cdn["gaps"] == [
+        ["2026-11-01T00:10:00Z", "2026-11-01T00:40:00Z"]
+    ]
+    table = slo("audit", "--catalog", str(FLEET), "--samples", str(broken))
+    assert table.returncode == 1 and "audits FAILED" in table.stdout and "cdn-availability" in table.stdout
