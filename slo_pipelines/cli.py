@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from slo_pipelines.catalog import CatalogError, load_catalog
 from slo_pipelines.engine.samples import SamplesError, validate_samples
 from slo_pipelines.engine.timeutil import TimeParseError, format_instant, parse_instant
+from slo_pipelines.ingest.cli_prometheus import add_prometheus_parser
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -180,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", required=True, help="CSV, JSONL or Parquet file: slo,timestamp,good,total")
     p.add_argument("--format", choices=["json", "table"], default="table")
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("ingest", help="turn SLI data from a source into a samples file")
+    ingest_sub = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
+    add_prometheus_parser(ingest_sub)
 
     p = sub.add_parser("demo", help="generate a fleet's history and run the whole Dagster graph locally")
     p.add_argument("--days", type=int, default=90, help="days of minute-level history (default 90)")

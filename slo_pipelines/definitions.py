@@ -11,11 +11,14 @@ import dagster as dg
 
 from slo_pipelines.assets import ALL_ASSETS
 from slo_pipelines.assets.partitions import daily_partitions
+from slo_pipelines.assets.probes import probe_results
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.probes import ProbeRunnerResource
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseResource
 from slo_pipelines.sensors.file_drop import build_file_drop_sensor
+from slo_pipelines.sensors.probes_schedule import synthetic_probes
 
 
 def _env_or(name: str, default: str) -> str | dg.EnvVar:
@@ -34,9 +37,9 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
+    assets=[*ALL_ASSETS, probe_results],  # probes are not daily-partitioned: outside the main job
     jobs=[slo_pipeline_job],
-    schedules=[daily_schedule],
+    schedules=[daily_schedule, synthetic_probes],
     sensors=[build_file_drop_sensor(slo_pipeline_job.name)],
     resources={
         "catalog": CatalogResource(path=os.environ.get("SLO_CATALOG_DIR", "examples/fleet")),
@@ -46,5 +49,9 @@ defs = dg.Definitions(
         ),
         "warehouse": WarehouseResource(url=_env_or("SLO_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)),
         "reports": ReportStoreResource(base_dir=os.environ.get("SLO_REPORT_DIR", "out/reports")),
+        "probe_runner": ProbeRunnerResource(
+            base_url=_env_or("SLO_PROBE_BASE_URL", ""),
+            probes_dir=os.environ.get("SLO_PROBES_DIR", "examples/probes"),
+        ),
     },
 )
