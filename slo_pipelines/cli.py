@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from slo_pipelines.catalog import CatalogError, load_catalog
 from slo_pipelines.engine.samples import SamplesError, validate_samples
 from slo_pipelines.engine.timeutil import TimeParseError, format_instant, parse_instant
+from slo_pipelines.ingest.cli_logs import add_logs_parser
 from slo_pipelines.ingest.cli_prometheus import add_prometheus_parser
 
 EXIT_INVALID = 1
@@ -93,7 +94,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
     raw = read_samples(args.samples)
     try:
-        checked = validate_samples(raw, known_slos=catalog.slos.keys())
+        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
     except SamplesError as exc:
         raise UserError(f"{args.samples}: {exc}") from None
     if not checked.rejected.empty:
@@ -105,7 +106,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "slos": [r.to_json() for r in results],
     }
     if args.format == "json":
-        print(json.dumps(payload, indent=2))
+        print(json.dumps(payload, indent=2, allow_nan=False))
     else:
         print(f"evaluated at {payload['at']}")
         print(results_table(payload["slos"]))
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="turn SLI data from a source into a samples file")
     ingest_sub = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
     add_prometheus_parser(ingest_sub)
+    add_logs_parser(ingest_sub)
 
     p = sub.add_parser("demo", help="generate a fleet's history and run the whole Dagster graph locally")
     p.add_argument("--days", type=int, default=90, help="days of minute-level history (default 90)")

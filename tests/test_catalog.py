@@ -1053,7 +1053,7 @@ def test_extension_kinds_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         _ext("Team", {"owners": ["ana"], "services": ["checkout"]}),
         _ext("Dependency", {"service": "checkout", "upstream": "psp", "indicatorRef": "checkout-requests"}),
         _ext("UserJourney", {"slos": ["checkout-availability"]}),
-        _ext("EdgeCasePolicy", {"retries": "final outcome", "scope": {"service": "checkout"}}),
+        _ext("EdgeCasePolicy", {"retries": "final_attempt", "scope": {"service": "checkout"}}),
     ]
     catalog = load_catalog(write_catalog(tmp_path, monkeypatch, *docs))
     assert catalog.budget_policies == {
@@ -1102,7 +1102,7 @@ def test_extension_kinds_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
             ['spec.service: no Service with this name in the catalog (got "ghost")'],
         ),
         (_ext("UserJourney", {"slos": []}), ["spec.slos: must not be empty"]),
-        (_ext("EdgeCasePolicy", {"retries": 3}), ["spec.retries: must be a string or a mapping (got 3)"]),
+        (_ext("EdgeCasePolicy", {"retries": 3}), ["spec.retries: must be a string (got 3)"]),
     ],
 )
 def test_bad_extension_documents(

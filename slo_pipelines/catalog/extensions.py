@@ -5,6 +5,7 @@ contract fails `slo validate` instead of a month-end report.
 
 from typing import Any
 
+from slo_pipelines.catalog.edge_case_policy import parse_edge_case_policy
 from slo_pipelines.catalog.exclusions import ALL_CATEGORIES, scope
 from slo_pipelines.catalog.fields import (
     Reporter,
@@ -125,11 +126,11 @@ def _user_journey(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None
 
 
 def _edge_case_policy(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
-    scope(r, registry, spec, "spec")
-    for key in ("retries", "timeouts", "partialResponses", "sampledLogs"):
-        value = spec.get(key)
-        if value is not None and not isinstance(value, str | dict):
-            r.error(f"spec.{key}", f"must be a string or a mapping (got {show(value)})")
+    scope(r, registry, spec, "spec")  # the scope's names must exist; its shape is checked once, here
+    _, issues = parse_edge_case_policy(spec)
+    for path, message in issues:
+        if path != "spec.scope" and not path.startswith("spec.scope."):
+            r.error(path, message)
 
 
 CHECKS = {

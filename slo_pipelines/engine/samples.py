@@ -4,13 +4,14 @@ Every rejected row keeps its reason (field, value, rule) so the CLI can fail wit
 error and the pipeline can quarantine it instead of dropping it.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from slo_pipelines.catalog.models import DEFAULT_BUCKET_SECONDS
+from slo_pipelines.engine.timeutil import MAX_INSTANT, MIN_INSTANT
 
 REQUIRED_COLUMNS = ("slo", "timestamp", "good", "total")
 _OFFSET_RE = r"(?:Z|z|[+-]\d{2}:?\d{2})$"
@@ -48,23 +49,47 @@ def _parse_timestamps(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     reason[bad_iso] = "not an ISO 8601 timestamp or Unix seconds"
     no_offset = ~is_num & (reason == "") & ~has_offset
     reason[no_offset] = "timestamp has no UTC offset"
+    out_of_range = (reason == "") & ~seconds.between(MIN_INSTANT, MAX_INSTANT)
+    reason[out_of_range] = "timestamp out of range (1970 to 2255)"
     frac = (reason == "") & (seconds != np.floor(seconds))
     reason[frac] = "timestamp must be whole seconds"
     return seconds, reason
 
 
+# No real bucket holds 10^15 events; beyond it sums lose integer precision and ratios lose meaning.
+MAX_COUNT = 1e15
+
+
+def _is_bool(raw: pd.Series) -> pd.Series:
+    """JSON `true` / Parquet booleans: pandas would read them as 1 and 0, which is never meant."""
+    if raw.dtype == bool or str(raw.dtype) == "boolean":
+        return raw.notna()
+    if raw.dtype == object:
+        return raw.map(lambda v: isinstance(v, bool | np.bool_)).astype(bool)
+    return pd.Series(False, index=raw.index)
+
+
 def _numeric(raw: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
-    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    boolean = _is_bool(raw)
+    values = pd.to_numeric(raw.where(~boolean), errors="coerce").astype("float64")
     reason = pd.Series("", index=raw.index, dtype=object)
     reason[raw.isna()] = f"missing {name}"
+    reason[(reason == "") & boolean] = "not a number (a boolean)"
     reason[(reason == "") & values.isna()] = "not a number"
     reason[(reason == "") & ~np.isfinite(values.fillna(0))] = "not a finite number"
     reason[(reason == "") & (values < 0)] = "must be >= 0"
+    reason[(reason == "") & (values >= MAX_COUNT)] = "too large (must be < 1e15)"
     return values, reason
 
 
-def validate_samples(frame: pd.DataFrame, known_slos: Collection[str] | None = None) -> ValidatedSamples:
-    """Split raw rows into clean buckets and rejected rows; the first failing rule per row is its reason."""
+def validate_samples(
+    frame: pd.DataFrame, known_slos: Mapping[str, int] | Collection[str] | None = None
+) -> ValidatedSamples:
+    """Split raw rows into clean buckets and rejected rows; the first failing rule per row is its reason.
+
+    With `known_slos` as a mapping of SLO name to its catalog bucket size, rows default to that size and
+    a row declaring another size is rejected (the catalog's timeslice checks assume it).
+    """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise SamplesError(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
@@ -77,11 +102,17 @@ def validate_samples(frame: pd.DataFrame, known_slos: Collection[str] | None = N
     start, ts_reason = _parse_timestamps(frame["timestamp"])
     good, good_reason = _numeric(frame["good"], "good")
     total, total_reason = _numeric(frame["total"], "total")
+    catalog_b = (
+        slo.map(dict(known_slos)).astype("float64")
+        if isinstance(known_slos, Mapping)
+        else pd.Series(np.nan, index=frame.index)
+    )
+    default_b = catalog_b.fillna(DEFAULT_BUCKET_SECONDS)
     if "bucket_seconds" in frame:
         bsec = pd.to_numeric(frame["bucket_seconds"], errors="coerce")
-        bsec = bsec.fillna(DEFAULT_BUCKET_SECONDS) if frame["bucket_seconds"].isna().all() else bsec
+        bsec = bsec.fillna(default_b) if frame["bucket_seconds"].isna().all() else bsec
     else:
-        bsec = pd.Series(DEFAULT_BUCKET_SECONDS, index=frame.index, dtype="float64")
+        bsec = default_b
     value = (
         pd.to_numeric(frame["value"], errors="coerce").astype("float64")
         if "value" in frame
@@ -107,6 +138,13 @@ def validate_samples(frame: pd.DataFrame, known_slos: Collection[str] | None = N
     if "bucket_seconds" in frame:
         bad_b = bsec.isna() | (bsec <= 0) | (bsec != np.floor(bsec.fillna(0)))
         flag(bad_b, "bucket_seconds", "must be a positive whole number of seconds", frame["bucket_seconds"])
+        differs = catalog_b.notna() & (bsec != catalog_b)
+        why = (
+            "differs from the catalog's bucket size for this SLO ("
+            + catalog_b.astype("Int64").astype(str)
+            + " s)"
+        )
+        flag(differs, "bucket_seconds", why, frame["bucket_seconds"])
     if "value" in frame:
         bad_v = frame["value"].notna() & ~np.isfinite(value.fillna(0)) | (
             frame["value"].notna() & value.isna()

@@ -3,6 +3,11 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# Instants the engine accepts: from the Unix epoch to 2255 (inside pandas' nanosecond range), so a typo
+# such as 1e20 is a clear error instead of an overflow deep inside numpy or pandas.
+MIN_INSTANT = 0
+MAX_INSTANT = 9_000_000_000
+
 
 class TimeParseError(ValueError):
     """Raised with a message fit for a one-line user error."""
@@ -15,6 +20,8 @@ def parse_instant(text: str | int | float) -> int:
     if isinstance(text, int | float):
         if text != text or text in (float("inf"), float("-inf")):
             raise TimeParseError(f"not a timestamp: {text!r}")
+        if not MIN_INSTANT <= text <= MAX_INSTANT:
+            raise TimeParseError(f"timestamp out of range (1970 to 2255): {text!r}")
         if float(text) != int(text):
             raise TimeParseError(f"timestamp must be whole seconds: {text!r}")
         return int(text)
@@ -34,6 +41,8 @@ def parse_instant(text: str | int | float) -> int:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise TimeParseError(f"timestamp has no UTC offset: {s!r}")
     ts = dt.timestamp()
+    if not MIN_INSTANT <= ts <= MAX_INSTANT:
+        raise TimeParseError(f"timestamp out of range (1970 to 2255): {s!r}")
     if ts != int(ts):
         raise TimeParseError(f"timestamp must be whole seconds: {s!r}")
     return int(ts)
