@@ -1240,3 +1240,44 @@ spec:
         "slo.yaml[1] metadata.annotations[slo-pipelines.io/no-data-polcy]: unknown annotation; known: "
         "slo-pipelines.io/no-data-policy, slo-pipelines.io/bucket-seconds, slo-pipelines.io/demo-rate"
     )
+
+
+@pytest.mark.parametrize(
+    ("annotation", "duration", "expected"),
+    [
+        (
+            "²",
+            "28d",
+            "metadata.annotations[slo-pipelines.io/bucket-seconds]: must be a positive whole number",
+        ),
+        ("60", "100000000d", "spec.timeWindow[0].duration: must be at most 5 years"),
+    ],
+)
+def test_odd_numbers_are_field_errors(tmp_path: Path, annotation: str, duration: str, expected: str) -> None:
+    (tmp_path / "slo.yaml").write_text(
+        f"""apiVersion: openslo/v1
+kind: Service
+metadata: {{name: svc}}
+spec: {{}}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: svc-availability
+  annotations: {{slo-pipelines.io/bucket-seconds: "{annotation}"}}
+spec:
+  service: svc
+  indicator:
+    metadata: {{name: svc-requests}}
+    spec:
+      ratioMetric:
+        good: {{metricSource: {{type: Prometheus, spec: {{query: good}}}}}}
+        total: {{metricSource: {{type: Prometheus, spec: {{query: total}}}}}}
+  timeWindow: [{{duration: {duration}, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{target: 0.99}}]
+"""
+    )
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(tmp_path)
+    assert any(expected in str(issue) for issue in exc.value.issues), str(exc.value)

@@ -114,6 +114,15 @@ def test_evaluate_table(tmp_path: Path, samples: pd.DataFrame) -> None:
         (lambda f: f.assign(slo=f["slo"].where(f.index != 0, "nope")), "row 2 slo: unknown SLO"),
         (lambda f: f.assign(good=f["good"].where(f.index != 0, float("nan"))), "row 2 good: missing good"),
         (lambda f: f.drop(columns=["total"]), "missing column: total"),
+        (
+            lambda f: f.assign(timestamp=f["timestamp"].astype(object).where(f.index != 0, 1e20)),
+            "row 2 timestamp: timestamp out of range",
+        ),
+        (lambda f: f.assign(total=f["total"].where(f.index != 0, 1e300)), "row 2 total: too large"),
+        (
+            lambda f: f.assign(bucket_seconds=300),
+            "row 2 bucket_seconds: differs from the catalog's bucket size",
+        ),
     ],
 )
 def test_evaluate_rejects_bad_samples_in_one_line(
@@ -179,3 +188,23 @@ def test_audit_reports_row_and_collection_findings(tmp_path: Path, samples: pd.D
     ]
     table = slo("audit", "--catalog", str(FLEET), "--samples", str(broken))
     assert table.returncode == 1 and "audits FAILED" in table.stdout and "cdn-availability" in table.stdout
+
+
+@pytest.mark.parametrize("at", ["99999999999999999", "1e300", "-99999999999", "9999-12-31T00:00:00Z"])
+def test_out_of_range_at_is_a_usage_error(tmp_path: Path, samples: pd.DataFrame, at: str) -> None:
+    path = tmp_path / "s.csv"
+    samples.iloc[:10].to_csv(path, index=False)
+    out = slo("evaluate", "--catalog", str(FLEET), "--samples", str(path), "--at", at)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "--at" in out.stderr
+
+
+def test_boolean_counts_and_directories_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"slo": "payments-availability", "timestamp": 1793491200, "good": true, "total": 1}\n')
+    out = slo("evaluate", "--catalog", str(FLEET), "--samples", str(path), "--at", AT)
+    assert out.returncode == 1 and "line 1 good: not a number (a boolean)" in out.stderr.replace(
+        "row 1", "line 1"
+    )
+    (tmp_path / "dir.csv").mkdir()
+    out = slo("evaluate", "--catalog", str(FLEET), "--samples", str(tmp_path / "dir.csv"), "--at", AT)
+    assert out.returncode == 1 and "is a directory" in out.stderr

@@ -72,7 +72,9 @@ def test_failing_check_blocks_downstream_and_quarantines_rows(
     samples["timestamp"] = samples.pop("start")
     samples.loc[5, "good"] = samples.loc[5, "total"] + 7  # good > total
     samples.loc[9, "total"] = -1  # negative
-    broken = pd.concat([samples, samples.iloc[[20]]])  # duplicate bucket
+    conflicting = samples.iloc[[20]].assign(good=samples.iloc[20]["good"] - 1)
+    identical = samples.iloc[[30]]  # a re-delivered row is harmless and kept once
+    broken = pd.concat([samples, conflicting, identical])
     path = tmp_path / "drop" / "broken.csv"
     path.parent.mkdir(parents=True)
     broken.to_csv(path, index=False)
@@ -88,7 +90,7 @@ def test_failing_check_blocks_downstream_and_quarantines_rows(
 
     quarantine = defs.resources["warehouse"].read_quarantine()
     reasons = " | ".join(quarantine["reason"])
-    assert len(quarantine) == 4  # the bad-value rows and both copies of the duplicate
+    assert len(quarantine) == 4  # the bad-value rows and both conflicting rows of bucket 20
     assert "good" in reasons and "duplicate" in reasons.lower()
     assert set(quarantine["source"]) == {"broken.csv"}
 
@@ -181,3 +183,40 @@ def test_incomplete_collection_blocks_budgets_until_accepted(
     )
     assert accepted.success
     assert len(accepted.asset_materializations_for_node("error_budgets")) == 2
+
+
+def test_rows_without_a_usable_timestamp_are_quarantined_without_blocking(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    samples = fleet_samples(D0, D0 + DAY).drop(columns=["value"])
+    samples["timestamp"] = samples.pop("start").astype(object)
+    samples.loc[3, "timestamp"] = "yesterday"
+    samples.loc[4, "timestamp"] = "1e20"
+    path = tmp_path / "drop" / "day.csv"
+    path.parent.mkdir()
+    samples.to_csv(path, index=False)
+    defs = definitions(tmp_path)
+    result = run_range(defs, instance, "2026-11-01", "2026-11-01")
+    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["sample_files_readable"].passed
+    quarantine = defs.resources["warehouse"].read_quarantine()
+    assert sorted(quarantine["row_number"]) == [5, 6]
+    assert set(quarantine["reason"]) == {"timestamp missing, unreadable or out of range"}
+
+
+def test_sensor_limits_requests_to_existing_partitions_and_forgets_removed_files(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    defs = definitions(tmp_path)
+    sensor = defs.get_sensor_def("sample_file_sensor")
+    old = fleet_samples(D0, D0 + DAY, ["payments-availability"])
+    ancient = old.assign(start=old["start"] - 40 * 365 * DAY)  # 1986: before the first partition
+    path = drop(tmp_path, "mixed.parquet", pd.concat([ancient, old]))
+    ctx = dg.build_sensor_context(instance=instance, resources=defs.resources)
+    requests = list(sensor(ctx))  # type: ignore[call-overload]
+    assert [r.tags["dagster/asset_partition_range_start"] for r in requests] == ["2026-11-01"]
+    path.unlink()
+    again = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=defs.resources)
+    assert list(sensor(again)) == []  # type: ignore[call-overload]
+    assert json.loads(again.cursor or "{}") == {}

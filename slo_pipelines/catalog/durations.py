@@ -18,6 +18,9 @@ class DurationError(ValueError):
     """A value that is not a usable duration; the message is ready for a catalog issue."""
 
 
+MAX_DURATION_SECONDS = 5 * 366 * 86400
+
+
 def parse_duration(value: object) -> Duration:
     if isinstance(value, bool) or not isinstance(value, str):
         raise DurationError(f"must be a duration string such as 5m, 28d or 1M (got {show(value)})")
@@ -30,7 +33,11 @@ def parse_duration(value: object) -> Duration:
     count = int(match.group(1))
     if count <= 0:
         raise DurationError(f"must be positive (got {show(value)})")
-    return Duration(count=count, unit=match.group(2))
+    duration = Duration(count=count, unit=match.group(2))
+    if duration.nominal_seconds() > MAX_DURATION_SECONDS:
+        # windows are evaluated on a dense per-bucket grid: a century-long window is a typo, not a plan
+        raise DurationError(f"must be at most 5 years (got {show(value)})")
+    return duration
 
 
 def fixed_seconds(duration: Duration) -> int:

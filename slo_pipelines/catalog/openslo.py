@@ -1,5 +1,6 @@
 """The OpenSLO v1 kinds: Service, DataSource, SLI, SLO and the alerting kinds."""
 
+import re
 from decimal import Decimal
 from typing import Any, cast
 
@@ -208,7 +209,7 @@ def _extension_annotations(
     if raw_bucket is None:
         return no_data, DEFAULT_BUCKET_SECONDS
     path = f"metadata.annotations[{BUCKET_ANNOTATION}]"
-    if not raw_bucket.isdigit() or int(raw_bucket) <= 0:
+    if not re.fullmatch(r"[0-9]{1,6}", raw_bucket) or int(raw_bucket) <= 0:
         r.error(path, f"must be a positive whole number of seconds (got {show(raw_bucket)})")
         return no_data, None
     bucket = int(raw_bucket)

@@ -51,6 +51,8 @@ def read_samples(path: str | Path) -> pd.DataFrame:
     """Raw rows with a `row_number` (the line in CSV/JSONL, 1-based row in Parquet)."""
     p = Path(path)
     kind = sample_format(p)
+    if p.is_dir():
+        raise SamplesError(f"{p}: is a directory, not a file")
     if not p.is_file():
         raise SamplesError(f"{p}: file not found")
     if p.stat().st_size == 0:
@@ -66,7 +68,7 @@ def read_samples(path: str | Path) -> pd.DataFrame:
             frame["row_number"] = frame.index + 1
     except SamplesError:
         raise
-    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SamplesError(f"{p}: cannot read {kind}: {str(exc).splitlines()[0]}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame

@@ -29,24 +29,35 @@ class SampleSourceResource(dg.ConfigurableResource):
         return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
 
     def read_range(self, catalog: Catalog, start: int, end: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(staged rows with `start` in [start, end), unreadable files with their reason).
+        """(rows with `start` in [start, end), rows no day can own: unreadable files and timestamps).
 
-        Rows whose timestamp is unreadable are kept in every range, so the data-quality audit quarantines
-        them rather than losing them; a file that cannot be read at all is reported whole.
+        Rows without a usable timestamp cannot belong to any partition, so they never block one; they
+        are returned for quarantine with their reason. A file delivered twice (identical rows) counts
+        once; conflicting rows for the same bucket still reach the audit and fail it.
         """
         frames = []
-        unreadable = []
+        orphans = []
         for path in self.files():
             try:
                 staged = stage_raw(read_samples(path), path.name)
             except SamplesError as exc:
-                unreadable.append({"source": path.name, "row_number": None, "reason": str(exc)})
+                orphans.append(pd.DataFrame([{"source": path.name, "row_number": None, "reason": str(exc)}]))
                 continue
-            keep = staged["start"].isna() | ((staged["start"] >= start) & (staged["start"] < end))
-            frames.append(staged[keep.fillna(True).to_numpy(dtype=bool)])
+            timeless = staged["start"].isna().to_numpy(dtype=bool)
+            if timeless.any():
+                orphans.append(
+                    staged[timeless].assign(reason="timestamp missing, unreadable or out of range")
+                )
+            inside = ((staged["start"] >= start) & (staged["start"] < end)).fillna(False).to_numpy(dtype=bool)
+            frames.append(staged[inside])
         if self.demo_fleet:
             frames.append(staged_buckets(generate(catalog, start, end), DEMO_SOURCE))
         if not frames:
             frames.append(stage_raw(pd.DataFrame(columns=["slo", "timestamp", "good", "total"]), "none"))
-        failed = pd.DataFrame(unreadable, columns=["source", "row_number", "reason"])
-        return pd.concat(frames, ignore_index=True), failed
+        rows = pd.concat(frames, ignore_index=True)
+        same = ["slo", "start", "good", "total", "value", "bucket_seconds"]
+        rows = rows[~rows.duplicated(subset=same, keep="first")].reset_index(drop=True)
+        unplaced = (
+            pd.concat(orphans, ignore_index=True) if orphans else pd.DataFrame(columns=["source", "reason"])
+        )
+        return rows, unplaced

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from slo_pipelines.engine.partition_ranges import day_ranges
+from slo_pipelines.assets.partitions import daily_partitions
+from slo_pipelines.engine.partition_ranges import day_index, day_ranges
 from slo_pipelines.engine.samples import SamplesError, stage_raw
 from slo_pipelines.resources.sample_files import read_samples
 from slo_pipelines.resources.sample_source import SampleSourceResource
@@ -23,13 +24,25 @@ def build_file_drop_sensor(job_name: str) -> dg.SensorDefinition:
         context: dg.SensorEvaluationContext, samples: SampleSourceResource
     ) -> Iterator[dg.RunRequest]:
         """New or changed sample files in the drop directory → runs for exactly the days they cover."""
-        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        files = samples.files()
+        present = {p.name for p in files}
+        # files that were removed from the drop directory leave the cursor, so it never grows unbounded
+        seen = {
+            k: v for k, v in (json.loads(context.cursor) if context.cursor else {}).items() if k in present
+        }
+        first_key = daily_partitions.get_first_partition_key()
+        last_key = daily_partitions.get_last_partition_key()
+        if first_key is None or last_key is None:
+            return
+        first_day, last_day = day_index(first_key), day_index(last_key)
         handled = 0
-        for path in samples.files():
+        for path in files:
             stat = path.stat()
             version = f"{stat.st_mtime_ns}:{stat.st_size}"
             if seen.get(path.name) == version:
                 continue
+            # the cursor moves past a file before it is parsed: a file that breaks parsing is reported
+            # once per version instead of wedging the sensor on every tick
             if handled >= MAX_FILES_PER_TICK:
                 break  # keep the tick short; the next tick continues from the cursor
             handled += 1
@@ -39,7 +52,7 @@ def build_file_drop_sensor(job_name: str) -> dg.SensorDefinition:
             except SamplesError as exc:
                 context.log.warning(f"skipping {path.name}: {exc}")
                 continue
-            for first, last in day_ranges(staged["start"].dropna().to_numpy()):
+            for first, last in day_ranges(staged["start"].dropna().to_numpy(), first_day, last_day):
                 yield dg.RunRequest(
                     run_key=f"drop:{path.name}:{version}:{first}:{last}",
                     tags={
