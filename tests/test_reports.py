@@ -15,11 +15,12 @@ import pytest
 from slo_pipelines.reports import (
     ReportError,
     burn_down_svg,
+    render_budget_files,
     render_html,
     render_json,
     render_markdown_summary,
-    write_report,
 )
+from slo_pipelines.resources.report_store import write_files
 
 SVG = "{http://www.w3.org/2000/svg}"
 MARCH_1 = 1772323200  # 2026-03-01T00:00:00Z
@@ -340,6 +341,10 @@ def test_markdown_rows_match_slos_and_cells_are_escaped() -> None:
 def test_markdown_rejects_a_non_positive_row_limit() -> None:
     with pytest.raises(ReportError, match=r"max_rows: must be at least 1 \(got 0\)"):
         render_markdown_summary(make_report(), max_rows=0)
+
+
+def write_report(report: Any, out: Path) -> dict[str, Path]:
+    return write_files(out, render_budget_files(report))
 
 
 # --- files and validation ----------------------------------------------------------------------------------

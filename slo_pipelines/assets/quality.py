@@ -13,7 +13,7 @@ from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.timeutil import format_instant
 from slo_pipelines.quality.collection import CollectionThresholds, audit_collection, collection_summary
 from slo_pipelines.quality.report import audit_rows_for_warehouse, quality_report
-from slo_pipelines.reports.quality import render_quality_markdown, write_quality_report
+from slo_pipelines.reports.quality import render_quality_markdown
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
@@ -67,9 +67,7 @@ def sli_quality_report(
         warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, None, findings))
         previous = {str(s): float(v) for s, v in zip(summary["slo"], summary["volume"], strict=True)}
     report = quality_report(days)
-    paths = write_quality_report(
-        report, reports.path(f"quality-{format_instant(start)[:10]}-{format_instant(end)[:10]}")
-    )
+    paths = reports.write_quality(f"quality-{format_instant(start)[:10]}-{format_instant(end)[:10]}", report)
     for rule in COLLECTION_RULES:
         failing_days = [(d, f) for d, _, fs, _ in days for f in fs if f.name == rule and not f.success]
         yield dg.AssetCheckResult(

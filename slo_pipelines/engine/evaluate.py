@@ -307,7 +307,3 @@ class CatalogEvaluator:
                 ats = np.arange(first, end + 1, s, dtype=np.int64)
                 warn = self.warning_thresholds.get(name, DEFAULT_WARNING_THRESHOLD)
                 yield slo, objective, ev.series(ats, warn)
-
-
-def evaluate_catalog(catalog: Catalog, buckets: pd.DataFrame, at: int) -> list[SLOResult]:
-    return CatalogEvaluator(catalog, buckets).evaluate(at)

@@ -87,10 +87,3 @@ def window_bounds_series(window: TimeWindow, ats: np.ndarray) -> tuple[np.ndarra
     bounds = periods.boundaries(int(ats.min()) - 1, int(ats.max()) - 1)
     idx = np.searchsorted(bounds, ats - 1, side="right") - 1
     return bounds[idx], bounds[idx + 1]
-
-
-def period_bounds(window: TimeWindow, instant: int) -> tuple[int, int]:
-    """The full calendar period `[start, end)` containing `instant` (for period reports)."""
-    periods = CalendarPeriods(window)
-    k = periods.index_containing(instant)
-    return periods.start_of(k), periods.start_of(k + 1)

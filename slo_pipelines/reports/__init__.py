@@ -2,18 +2,18 @@
 
 from slo_pipelines.reports.render import (
     ReportError,
+    render_budget_files,
     render_html,
     render_json,
     render_markdown_summary,
-    write_report,
 )
 from slo_pipelines.reports.svg import burn_down_svg
 
 __all__ = [
     "ReportError",
     "burn_down_svg",
+    "render_budget_files",
     "render_html",
     "render_json",
     "render_markdown_summary",
-    "write_report",
 ]

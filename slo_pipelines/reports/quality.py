@@ -1,10 +1,9 @@
 """The SLI data-quality report: every failing rule per day, with counts, gaps and the SLOs involved."""
 
 import json
-from pathlib import Path
 from typing import Any
 
-from slo_pipelines.reports.render import _fsync_directory, _html_env, _write_atomically
+from slo_pipelines.reports.render import _html_env
 
 
 def render_quality_html(report: dict[str, Any]) -> str:
@@ -32,13 +31,9 @@ def render_quality_markdown(report: dict[str, Any], max_rows: int = 20) -> str:
     return "\n".join(lines)
 
 
-def write_quality_report(report: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    rendered = {
+def render_quality_files(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    return {
         "html": ("quality.html", render_quality_html(report)),
         "json": ("quality.json", json.dumps(report, indent=2, sort_keys=True, default=str)),
         "md": ("quality.md", render_quality_markdown(report)),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {kind: _write_atomically(out_dir / name, text) for kind, (name, text) in rendered.items()}
-    _fsync_directory(out_dir)
-    return written

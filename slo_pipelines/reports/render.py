@@ -8,8 +8,6 @@ value instead of a template traceback halfway through writing files.
 import dataclasses
 import json
 import math
-import os
-import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -67,23 +65,14 @@ def render_markdown_summary(report: Any, max_rows: int = 20) -> str:
     )
 
 
-def write_report(report: Any, out_dir: Path) -> dict[str, Path]:
-    """Write report.html, report.json and report.md so that readers never see a half-written file.
-
-    Everything is rendered before the first write, so invalid input leaves the directory untouched.
-    """
-    rendered = {
+def render_budget_files(report: Any) -> dict[str, tuple[str, str]]:
+    """kind -> (file name, text) for the budget report; all rendered before anything is written, so an
+    invalid report writes nothing."""
+    return {
         "html": ("report.html", render_html(report)),
         "json": ("report.json", render_json(report)),
         "md": ("report.md", render_markdown_summary(report)),
     }
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    for kind, (name, text) in rendered.items():
-        written[kind] = _write_atomically(out_dir / name, text)
-    _fsync_directory(out_dir)
-    return written
 
 
 # --- formatting (also registered as template filters) -------------------------------------------------
@@ -347,37 +336,3 @@ def _markdown_env() -> Environment:
     )
     env.filters.update(_FILTERS)
     return env
-
-
-def _write_atomically(target: Path, text: str) -> Path:
-    """Temp file in the same directory (same filesystem), fsync, then rename over the target.
-
-    The temp file is created with mode 0o666 filtered by the umask, so reports get the permissions of any
-    other file the user writes rather than the private mode of `tempfile`.
-    """
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the renames themselves durable; some platforms cannot open directories, which is harmless."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

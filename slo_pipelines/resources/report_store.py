@@ -1,12 +1,59 @@
-"""Where rendered reports go: one directory per report, files written atomically."""
+"""Where rendered reports go: one directory per report, every file written atomically.
 
+Rendering lives in `reports/`; this is the only place that touches the disk for them. Readers (people,
+the archive, a web server) never see a half-written file: each file goes to a temp file in the same
+directory, is fsynced, then renamed over the target, and the directory itself is fsynced.
+"""
+
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from slo_pipelines.reports import write_report
+from slo_pipelines.reports import render_budget_files
+from slo_pipelines.reports.quality import render_quality_files
+
+
+def write_atomically(target: Path, text: str) -> Path:
+    """The temp file gets mode 0o666 filtered by the umask, like any other file the user writes."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make the renames durable; some platforms cannot open directories, which is harmless."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_files(out_dir: Path, rendered: dict[str, tuple[str, str]]) -> dict[str, Path]:
+    """Write already-rendered files (kind -> (name, text)); returns kind -> path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {kind: write_atomically(out_dir / name, text) for kind, (name, text) in rendered.items()}
+    fsync_directory(out_dir)
+    return written
 
 
 class ReportStoreResource(dg.ConfigurableResource):
@@ -16,4 +63,7 @@ class ReportStoreResource(dg.ConfigurableResource):
         return Path(self.base_dir) / name
 
     def write(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
-        return write_report(report, self.path(name))
+        return write_files(self.path(name), render_budget_files(report))
+
+    def write_quality(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
+        return write_files(self.path(name), render_quality_files(report))
