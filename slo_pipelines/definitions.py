@@ -14,6 +14,7 @@ from slo_pipelines.assets.partitions import daily_partitions
 from slo_pipelines.assets.probes import probe_results
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.probes import ProbeRunnerResource
+from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseResource
@@ -49,6 +50,9 @@ defs = dg.Definitions(
         ),
         "warehouse": WarehouseResource(url=_env_or("SLO_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)),
         "reports": ReportStoreResource(base_dir=os.environ.get("SLO_REPORT_DIR", "out/reports")),
+        "prometheus": PrometheusResource(
+            url=_env_or("SLO_PROMETHEUS_URL", ""), ingest=os.environ.get("SLO_PROMETHEUS_INGEST", "") == "1"
+        ),
         "probe_runner": ProbeRunnerResource(
             base_url=_env_or("SLO_PROBE_BASE_URL", ""),
             probes_dir=os.environ.get("SLO_PROBES_DIR", "examples/probes"),

@@ -11,6 +11,7 @@ from slo_pipelines.catalog import load_catalog
 from slo_pipelines.definitions import slo_pipeline_job
 from slo_pipelines.demo.generator import generate
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.sample_files import write_samples
 from slo_pipelines.resources.sample_source import SampleSourceResource
@@ -22,21 +23,32 @@ DAY = 86400
 D0 = 1_793_491_200  # 2026-11-01T00:00:00Z
 
 
-def resources(tmp: Path, warehouse_url: str | None = None) -> dict[str, object]:
+def resources(
+    tmp: Path,
+    warehouse_url: str | None = None,
+    catalog: Path = FLEET,
+    prometheus: PrometheusResource | None = None,
+) -> dict[str, object]:
     return {
-        "catalog": CatalogResource(path=str(FLEET)),
+        "prometheus": prometheus or PrometheusResource(),
+        "catalog": CatalogResource(path=str(catalog)),
         "samples": SampleSourceResource(drop_dir=str(tmp / "drop")),
         "warehouse": WarehouseResource(url=warehouse_url or f"sqlite:///{tmp / 'warehouse.db'}"),
         "reports": ReportStoreResource(base_dir=str(tmp / "reports")),
     }
 
 
-def definitions(tmp: Path, warehouse_url: str | None = None) -> dg.Definitions:
+def definitions(
+    tmp: Path,
+    warehouse_url: str | None = None,
+    catalog: Path = FLEET,
+    prometheus: PrometheusResource | None = None,
+) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[slo_pipeline_job],
         sensors=[build_file_drop_sensor(slo_pipeline_job.name)],
-        resources=resources(tmp, warehouse_url),
+        resources=resources(tmp, warehouse_url, catalog, prometheus),
     )
 
 

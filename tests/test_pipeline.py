@@ -220,3 +220,23 @@ def test_sensor_limits_requests_to_existing_partitions_and_forgets_removed_files
     again = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=defs.resources)
     assert list(sensor(again)) == []  # type: ignore[call-overload]
     assert json.loads(again.cursor or "{}") == {}
+
+
+def test_prometheus_down_fails_the_day_instead_of_marking_it_complete(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    import socket
+
+    from slo_pipelines.resources.prometheus import PrometheusResource
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    prometheus = PrometheusResource(url=dead, ingest=True, max_retries=1, backoff_seconds=0.01)
+    defs = definitions(tmp_path, prometheus=prometheus)
+    result = run_range(defs, instance, "2026-11-01", "2026-11-01")
+    assert not result.success
+    assert not result.asset_materializations_for_node("sli_buckets")
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    error = failure.event_specific_data.error.to_string()  # type: ignore[union-attr]
+    assert "PrometheusError" in error and dead in error

@@ -415,3 +415,31 @@ def test_cli_reports_an_unreachable_server_in_one_line(
     assert args.func(args) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot connect" in err and "http_requests_total" in err
+
+
+def test_pipeline_pulls_prometheus_into_the_warehouse(prometheus: Fixture, tmp_path: Path) -> None:
+    """sli_buckets with Prometheus ingestion on: the stored buckets are the exact increases."""
+    import dagster as dg
+
+    from slo_pipelines.engine.partition_ranges import day_key
+    from slo_pipelines.resources.prometheus import PrometheusResource
+    from tests.pipeline_helpers import definitions, run_range
+
+    home = tmp_path / "home"
+    home.mkdir()
+    defs = definitions(
+        tmp_path, catalog=prometheus.catalog_dir, prometheus=PrometheusResource(ingest=True, max_retries=0)
+    )
+    day = 86400
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        result = run_range(
+            defs, instance, day_key(prometheus.start // day), day_key((prometheus.end - 1) // day)
+        )
+        assert result.asset_materializations_for_node("sli_buckets")
+    stored = defs.resources["warehouse"].read_buckets(prometheus.start, prometheus.end, ["api-availability"])
+    assert stored.set_index("start")["good"].to_dict() == {
+        k: float(v) for k, v in prometheus.expected_good.items()
+    }
+    assert stored.set_index("start")["total"].to_dict() == {
+        k: float(v) for k, v in prometheus.expected_total.items() if k in prometheus.expected_good
+    }

@@ -10,9 +10,12 @@ import dagster as dg
 import pandas as pd
 
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
+from slo_pipelines.engine.samples import staged_buckets
+from slo_pipelines.ingest.prometheus import ingest_with_resource
 from slo_pipelines.quality import BUCKET_RULES, audit_buckets
 from slo_pipelines.quality.report import audit_rows_for_warehouse
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -46,11 +49,19 @@ def sli_buckets(
     catalog: CatalogResource,
     samples: SampleSourceResource,
     warehouse: WarehouseResource,
+    prometheus: PrometheusResource,
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    """Minute buckets (slo, start, good, total) from the drop directory and the demo generator."""
+    """Minute buckets (slo, start, good, total) from the drop directory, Prometheus and the demo generator."""
     start, end = partition_bounds(context)
     cat = catalog.load()
     raw, unplaced = samples.read_range(cat, start, end)
+    if prometheus.ingest:
+        # a Prometheus that is down or refuses a query fails the step: the day is never marked complete
+        pulled = ingest_with_resource(cat, prometheus, start, end)
+        raw = pd.concat([raw, staged_buckets(pulled.buckets, "prometheus")], ignore_index=True)
+        unplaced = pd.concat([unplaced, pulled.rejected.assign(source="prometheus")], ignore_index=True)
+        for warning in pulled.warnings:
+            context.log.warning(f"prometheus: {warning}")
     context.log.info(f"staged {len(raw):,} raw rows for {context.partition_key_range}")
 
     unknown = (raw["slo"].notna() & ~raw["slo"].isin(list(cat.slos))).to_numpy(dtype=bool)

@@ -37,7 +37,7 @@ from slo_pipelines.engine.promql import (
     uses_bucket_placeholder,
 )
 from slo_pipelines.engine.timeutil import format_instant
-from slo_pipelines.resources.prometheus import PrometheusClient, PrometheusError
+from slo_pipelines.resources.prometheus import PrometheusClient, PrometheusError, PrometheusResource
 
 DEFAULT_LOOKBACK_SECONDS = 300
 BUCKET_COLUMNS = ["slo", "start", "good", "total", "value", "bucket_seconds"]
@@ -432,4 +432,15 @@ def ingest_catalog(
         else pd.DataFrame(columns=BUCKET_COLUMNS),
         rejected=pd.concat(rejected_parts, ignore_index=True),
         warnings=pool.warnings(),
+    )
+
+
+def ingest_with_resource(
+    catalog: Catalog, resource: PrometheusResource, start: int, end: int
+) -> IngestResult:
+    """The pipeline's pull: every Prometheus-fed SLO of the catalog over `[start, end)`."""
+    if not prometheus_slos(catalog):
+        return IngestResult(pd.DataFrame(columns=BUCKET_COLUMNS), pd.DataFrame(columns=REJECTED_COLUMNS))
+    return ingest_catalog(
+        catalog, ClientPool(catalog, resource.make_client, resource.url or None), start, end
     )

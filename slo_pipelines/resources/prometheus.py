@@ -7,6 +7,7 @@ message is enough to fix the catalog. Secrets never sit in config: the resource 
 environment variables that hold the bearer token, basic-auth credentials and extra headers.
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -286,7 +287,13 @@ class PrometheusResource(dg.ConfigurableResource):
     reaches the Dagster UI or run config; the URL itself may be given as `dg.EnvVar("...")`.
     """
 
-    url: str = Field(description="Base URL, e.g. http://prometheus:9090 (no /api/v1).")
+    url: str = Field(
+        default="",
+        description="Base URL, e.g. http://prometheus:9090 (no /api/v1); empty: each DataSource's own URL.",
+    )
+    ingest: bool = Field(
+        default=False, description="Pull the catalog's Prometheus-fed SLOs in every sli_buckets run."
+    )
     timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
     max_retries: int = Field(default=4, description="Retries after 5xx, 429, timeouts, refused connections.")
     backoff_seconds: float = Field(default=0.5, description="First retry delay; doubles per retry.")
@@ -308,6 +315,10 @@ class PrometheusResource(dg.ConfigurableResource):
         default="SLO_PROMETHEUS_HEADERS",
         description="Env var holding extra headers: JSON object or 'Name: value; Name: value'.",
     )
+
+    def make_client(self, url: str) -> "PrometheusClient":
+        """A client for `url` with this resource's timeouts, retries and credentials."""
+        return PrometheusClient(dataclasses.replace(self.settings(), url=url))
 
     def settings(self, environ: Mapping[str, str] | None = None) -> ClientSettings:
         headers, basic = auth_from_env(
