@@ -46,5 +46,8 @@ def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
     reports = sorted((out_dir / "reports").glob("budget-*/report.html"))
     if reports:
         print(f"report: {reports[-1].resolve()}")
+    quality = sorted((out_dir / "reports").glob("quality-*/quality.html"))
+    if quality:
+        print(f"data quality: {quality[-1].resolve()}")
     print("browse the runs: make dev  (then open http://127.0.0.1:3000)")
     return 0
