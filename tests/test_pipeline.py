@@ -55,6 +55,7 @@ def test_backfill_range_is_one_run_and_reruns_do_not_duplicate(
         assert row["consumed_bad"] == pytest.approx(direct.consumed_bad, abs=1e-9)
         assert row["remaining_ratio"] == pytest.approx(direct.remaining_ratio, rel=1e-9)
         assert row["status"] == direct.status
+        assert row["digest"] == f"{direct.catalog_digest}:{direct.buckets_digest}"
 
     hourly = warehouse.read_rollups("hour", D0 - 2 * DAY, D0 + 2 * DAY, slos=["payments-availability"])
     minute = samples[samples["slo"] == "payments-availability"]

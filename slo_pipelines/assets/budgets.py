@@ -11,7 +11,7 @@ from slo_pipelines.assets.evaluation import warehouse_evaluator
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.alert_events import alert_events
 from slo_pipelines.engine.alerts import LOOKBACKS, MAX_LOOKBACK_SECONDS
-from slo_pipelines.engine.snapshots import snapshot_rows
+from slo_pipelines.engine.snapshots import snapshot_digests, snapshot_rows
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -32,7 +32,7 @@ def error_budgets(
     evaluator = warehouse_evaluator(cat, warehouse, start + DAY, end)
     snapshots = pd.concat(
         [
-            snapshot_rows(slo, objective, series)
+            snapshot_rows(slo, objective, series, snapshot_digests(evaluator, slo, series))
             for slo, objective, series in evaluator.series(start + DAY, end, DAY)
         ],
         ignore_index=True,

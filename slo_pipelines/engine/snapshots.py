@@ -7,6 +7,7 @@ import pandas as pd
 
 from slo_pipelines.catalog.models import SLO, Catalog, Objective
 from slo_pipelines.engine.alerts import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS
+from slo_pipelines.engine.evaluate import CatalogEvaluator
 from slo_pipelines.engine.windows import window_bounds_series
 
 
@@ -23,7 +24,18 @@ def _nan_none(values: np.ndarray) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def snapshot_rows(slo: SLO, objective: Objective, series: pd.DataFrame) -> pd.DataFrame:
+def snapshot_digests(evaluator: CatalogEvaluator, slo: SLO, series: pd.DataFrame) -> list[str]:
+    """`catalog:buckets` digests per snapshot, the same identity `slo evaluate` reports at that instant."""
+    buckets = evaluator.by_slo.get(slo.name)
+    out = []
+    for ws, at in zip(series["window_start"], series["at"], strict=True):
+        first = min(int(ws), int(at) - MAX_LOOKBACK_SECONDS)
+        digest = buckets.digest(slo.name, first, int(at)) if buckets is not None else ""
+        out.append(f"{evaluator.catalog_digest}:{digest}")
+    return out
+
+
+def snapshot_rows(slo: SLO, objective: Objective, series: pd.DataFrame, digests: list[str]) -> pd.DataFrame:
     period = slo.time_window.duration.nominal_seconds()
     burn = {k: _nan_none(series[f"burn_{k}"].to_numpy(dtype=float)) for k in LOOKBACKS}
     alerts = []
@@ -57,6 +69,6 @@ def snapshot_rows(slo: SLO, objective: Objective, series: pd.DataFrame) -> pd.Da
             "status": series["status"].to_numpy(dtype=object),
             "burn_rates": [json.dumps({k: burn[k][i] for k in LOOKBACKS}) for i in range(len(series))],
             "alerts": alerts,
-            "digest": "",
+            "digest": digests,
         }
     )
