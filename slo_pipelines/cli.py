@@ -6,6 +6,7 @@ Heavy imports (Dagster) happen only inside the commands that need them.
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from slo_pipelines.engine.samples import SamplesError, validate_samples
 from slo_pipelines.engine.timeutil import TimeParseError, format_instant, parse_instant
 from slo_pipelines.ingest.cli_logs import add_logs_parser
 from slo_pipelines.ingest.cli_prometheus import add_prometheus_parser
+from slo_pipelines.ingest.cli_traces import add_traces_parser
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -187,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_sub = p.add_subparsers(dest="source", required=True, parser_class=_Parser)
     add_prometheus_parser(ingest_sub)
     add_logs_parser(ingest_sub)
+    add_traces_parser(ingest_sub)
 
     p = sub.add_parser("demo", help="generate a fleet's history and run the whole Dagster graph locally")
     p.add_argument("--days", type=int, default=90, help="days of minute-level history (default 90)")
@@ -213,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("slo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`slo evaluate ... | head`): not an error worth a traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return code
 
 

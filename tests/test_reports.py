@@ -408,3 +408,15 @@ def test_report_errors_are_one_line_and_precise(mutate: Any, message: str) -> No
         render_json(report)
     assert str(caught.value) == message
     assert "\n" not in str(caught.value)
+
+
+def test_slos_are_grouped_by_user_journey() -> None:
+    report = make_report([make_slo("checkout-latency"), make_slo("search-availability")])
+    report["journeys"] = {"checkout <b>": ["checkout-latency", "not-evaluated"], "empty": ["nothing"]}
+    html = render_html(report)
+    section = html[html.index("User journeys") :]
+    assert "checkout &lt;b&gt;" in section  # journey names are escaped like everything else
+    row = section[section.index("checkout &lt;b&gt;") : section.index("empty")]
+    assert "checkout-latency" in row and "search-availability" not in row
+    assert "no results" in section[section.index("empty") :]
+    assert "User journeys" not in render_html(make_report())

@@ -20,6 +20,7 @@ from slo_pipelines.catalog.fields import (
     string,
     string_list,
 )
+from slo_pipelines.catalog.journeys import parse_user_journey
 from slo_pipelines.catalog.models import Document
 from slo_pipelines.catalog.registry import Registry, reference
 from slo_pipelines.catalog.timeparse import TimeValueError, zone
@@ -121,8 +122,10 @@ def _dependency(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
 
 
 def _user_journey(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
-    string(r, spec, "description", "spec")
-    _slo_names(r, registry, spec, "slos", required=True)
+    _slo_names(r, registry, spec, "slos", required=True)  # the names must exist; shape checked once, here
+    for path, message in parse_user_journey(spec)[1]:
+        if path != "spec.slos" and not path.startswith("spec.slos["):
+            r.error(path, message)
 
 
 def _edge_case_policy(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from slo_pipelines.catalog.journeys import journey_groups
 from slo_pipelines.engine.evaluate import CatalogEvaluator
 from slo_pipelines.engine.timeutil import format_instant
 
@@ -33,4 +34,5 @@ def budget_report(evaluator: CatalogEvaluator, at: int, title: str) -> dict[str,
         "at": format_instant(at),
         "catalog_digest": evaluator.catalog_digest,
         "slos": [dict(r.to_json(), series=series_by_key[(r.name, r.objective)]) for r in results],
+        "journeys": journey_groups(evaluator.catalog),
     }
