@@ -64,6 +64,8 @@ def test_backfill_range_is_one_run_and_reruns_do_not_duplicate(
     report = result.asset_materializations_for_node("budget_report")[0]
     html = Path(report.metadata["html"].value)  # type: ignore[attr-defined]
     assert html.exists() and "payments-availability" in html.read_text()
+    page = html.read_text()
+    assert "Edge-case policy in force" in page and "final_attempt" in page
 
 
 def test_failing_check_blocks_downstream_and_quarantines_rows(

@@ -5,6 +5,13 @@ from typing import Any
 
 import numpy as np
 
+from slo_pipelines.catalog.edge_case_policy import (
+    DEFAULT_POLICY,
+    EdgeCasePolicy,
+    PolicyResolutionError,
+    catalog_policies,
+    policy_for,
+)
 from slo_pipelines.catalog.journeys import journey_groups
 from slo_pipelines.engine.evaluate import CatalogEvaluator
 from slo_pipelines.engine.timeutil import format_instant
@@ -15,6 +22,7 @@ CHART_STEP_SECONDS = 3600
 def budget_report(evaluator: CatalogEvaluator, at: int, title: str) -> dict[str, Any]:
     """Results at `at` plus, per SLO objective, remaining budget and SLI hourly across its window."""
     results = evaluator.evaluate(at)
+    policies = catalog_policies(evaluator.catalog.documents)
     series_by_key: dict[tuple[str, str], dict[str, list[Any]]] = {}
     for r in results:
         slo = evaluator.catalog.slos[r.name]
@@ -33,6 +41,22 @@ def budget_report(evaluator: CatalogEvaluator, at: int, title: str) -> dict[str,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "at": format_instant(at),
         "catalog_digest": evaluator.catalog_digest,
-        "slos": [dict(r.to_json(), series=series_by_key[(r.name, r.objective)]) for r in results],
+        "slos": [
+            dict(
+                r.to_json(),
+                series=series_by_key[(r.name, r.objective)],
+                edge_case_policy=_policy_line(policies, r.name, r.service),
+            )
+            for r in results
+        ],
         "journeys": journey_groups(evaluator.catalog),
     }
+
+
+def _policy_line(policies: list[EdgeCasePolicy], slo: str, service: str) -> str | None:
+    """How retries, timeouts, partial responses and sampling count for this SLO, when a policy says so."""
+    try:
+        policy = policy_for(policies, slo, service)
+    except PolicyResolutionError as exc:
+        return f"ambiguous: {exc}"
+    return None if policy == DEFAULT_POLICY else policy.describe()
