@@ -243,3 +243,74 @@ def test_prometheus_down_fails_the_day_instead_of_marking_it_complete(
     failure = next(e for e in result.all_events if e.is_step_failure)
     error = failure.event_specific_data.error.to_string()  # type: ignore[union-attr]
     assert "PrometheusError" in error and dead in error
+
+
+LONG_CATALOG = """apiVersion: openslo/v1
+kind: Service
+metadata: {name: ledger}
+spec: {description: Accounting ledger}
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: ledger-availability}
+spec:
+  service: ledger
+  indicator:
+    metadata: {name: ledger-requests}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {type: Prometheus, spec: {query: 'sum(ok_total)'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'sum(all_total)'}}}
+  timeWindow: [{duration: 60d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{displayName: availability, target: 0.995}]
+---
+apiVersion: slo-pipelines/v1
+kind: MaintenanceWindow
+metadata: {name: ledger-migration}
+spec:
+  scope: {service: ledger}
+  start: "2026-10-12T10:20:00Z"
+  end: "2026-10-12T12:50:00Z"
+  reason: Ledger schema migration
+  approvedBy: change-board
+"""
+
+
+def test_long_windows_read_hourly_rollups_and_match_minutes(
+    tmp_path: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slo_pipelines.demo.generator import generate
+    from slo_pipelines.resources.warehouse import WarehouseResource
+
+    catalog_dir = tmp_path / "catalog"
+    catalog_dir.mkdir()
+    (catalog_dir / "ledger.yaml").write_text(LONG_CATALOG)
+    catalog = load_catalog(catalog_dir)
+    first_day = D0 - 30 * DAY  # 2026-10-02
+    samples = generate(catalog, first_day, D0 + 2 * DAY)
+    drop(tmp_path, "ledger.parquet", samples)
+    defs = definitions(tmp_path, catalog=catalog_dir)
+    assert run_range(defs, instance, "2026-10-02", "2026-11-02").success
+
+    calls: list[tuple[int, int]] = []
+    original = WarehouseResource.read_rollups
+
+    def spy(self: WarehouseResource, grain: str, start: int, end: int, slos: object = None) -> pd.DataFrame:
+        calls.append((start, end))
+        return original(self, grain, start, end, slos)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(WarehouseResource, "read_rollups", spy)
+    again = run_range(defs, instance, "2026-11-02", "2026-11-02")
+    assert again.success and calls, "error_budgets read the older part of the window from rollups"
+    [(rollup_start, fine_from)] = calls
+    assert fine_from - rollup_start > 20 * DAY
+
+    snaps = defs.resources["warehouse"].read_budget_snapshots(start=D0 + 2 * DAY, end=D0 + 2 * DAY + 1)
+    [row] = snaps.to_dict(orient="records")
+    [direct] = CatalogEvaluator(catalog, samples).evaluate(D0 + 2 * DAY)
+    assert direct.excluded_seconds == 150 * 60
+    assert row["consumed_bad"] == direct.consumed_bad and row["total"] == direct.total
+    assert row["remaining_ratio"] == pytest.approx(direct.remaining_ratio, abs=1e-12)
+    assert row["coverage"] == pytest.approx(direct.coverage, abs=1e-12)

@@ -29,7 +29,7 @@ def error_budgets(
     """Every SLO objective evaluated at the end of each day in the range (budget snapshots)."""
     start, end = partition_bounds(context)
     cat = catalog.load()
-    evaluator = warehouse_evaluator(cat, warehouse, start + DAY, end)
+    evaluator = warehouse_evaluator(cat, warehouse, start + DAY, end, step=DAY)
     snapshots = pd.concat(
         [
             snapshot_rows(slo, objective, series, snapshot_digests(evaluator, slo, series))

@@ -1,14 +1,44 @@
-"""The engine over warehouse data: read exactly the history a set of instants needs, then evaluate."""
+"""The engine over warehouse data: read exactly the history a set of instants needs, then evaluate.
+
+Rolling Occurrences windows that reach far behind the burn-rate lookbacks are read from hourly
+rollups for their older part (`engine/coarse.py`) when every instant is on an hour: a year-long window
+reads 8,760 rollup rows, not 525,600 minutes.
+"""
+
+import pandas as pd
 
 from slo_pipelines.catalog import Catalog
+from slo_pipelines.engine.alerts import MAX_LOOKBACK_SECONDS
+from slo_pipelines.engine.coarse import ROLLUP_GRAIN_SECONDS, CoarseHistory, coarse_candidates, excluded_spans
 from slo_pipelines.engine.evaluate import CatalogEvaluator
 from slo_pipelines.engine.policies import warning_thresholds
 from slo_pipelines.engine.snapshots import history_start
 from slo_pipelines.resources.warehouse import WarehouseResource
 
+HOUR = ROLLUP_GRAIN_SECONDS
+
 
 def warehouse_evaluator(
-    catalog: Catalog, warehouse: WarehouseResource, first_at: int, last_at: int
+    catalog: Catalog, warehouse: WarehouseResource, first_at: int, last_at: int, step: int | None = None
 ) -> CatalogEvaluator:
-    frame = warehouse.read_buckets(history_start(catalog, first_at), last_at)
-    return CatalogEvaluator(catalog, frame, warning_thresholds(catalog))
+    """Evaluator for instants `first_at, first_at + step, ...`; hour-multiple steps may use rollups."""
+    start = history_start(catalog, first_at)
+    thresholds = warning_thresholds(catalog)
+    fine_from = (first_at - MAX_LOOKBACK_SECONDS) // HOUR * HOUR
+    on_hours = step is not None and step % HOUR == 0 and first_at % HOUR == 0
+    long = coarse_candidates(catalog, first_at, fine_from) if on_hours else []
+    if not long:
+        return CatalogEvaluator(catalog, warehouse.read_buckets(start, last_at), thresholds)
+    short = [name for name in catalog.slos if name not in long]
+    frames = [warehouse.read_buckets(fine_from, last_at, long)]
+    if short:
+        frames.append(warehouse.read_buckets(start, last_at, short))
+    for name in long:
+        frames += [
+            warehouse.read_buckets(s, e, [name]) for s, e in excluded_spans(catalog, name, start, fine_from)
+        ]
+    minutes = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
+    hourly = warehouse.read_rollups("hour", start, fine_from, long)
+    return CatalogEvaluator(
+        catalog, minutes, thresholds, coarse=CoarseHistory(fine_from, hourly, frozenset(long))
+    )

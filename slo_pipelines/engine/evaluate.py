@@ -14,6 +14,7 @@ import pandas as pd
 from slo_pipelines.catalog.models import SLO, Catalog, Objective
 from slo_pipelines.engine.alerts import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS, firing
 from slo_pipelines.engine.buckets import SLOBuckets, empty_buckets, group_buckets
+from slo_pipelines.engine.coarse import CoarseHistory, CoarseHistoryError, CoarseSums
 from slo_pipelines.engine.exclusions import (
     ExclusionInterval,
     applicable,
@@ -80,8 +81,12 @@ class ObjectiveEvaluator:
         intervals: Sequence[ExclusionInterval],
         span_start: int,
         span_end: int,
+        coarse: CoarseSums | None = None,
     ) -> None:
         self.slo = slo
+        self.coarse = coarse
+        if coarse is not None:
+            span_start = max(span_start, coarse.fine_from)
         self.objective = objective
         self.buckets = buckets
         self.b = buckets.bucket_seconds
@@ -157,9 +162,14 @@ class ObjectiveEvaluator:
             ws_step = step if self.slo.time_window.is_rolling else None
             p_ws = self._positions(int(ws[0]) if m else 0, m, ws_step, ws)
             s = g.sums(p_ws, p_at)
-            win = _Tally(_f(s.good), _f(s.total), _f(s.bad), _ratio(s.good, s.total))
+            good, total, bad, rows = s.good, s.total, s.bad, s.rows
+            if self.coarse is not None:
+                if m and a0 - MAX_LOOKBACK_SECONDS < self.coarse.fine_from:
+                    raise CoarseHistoryError("burn-rate lookbacks must lie in the minute data")
+                cg, ct, cb, cr = self.coarse.sums(ws)
+                good, total, bad, rows = good + cg, total + ct, bad + cb, rows + cr
+            win = _Tally(_f(good), _f(total), _f(bad), _ratio(good, total))
             allowed = self._allowed(win, ws, full_end)
-            rows = s.rows
         remaining = _ratio(win.consumed, allowed)
         np.subtract(1.0, remaining, out=remaining)
         excluded = covered_seconds_series(self.merged, ws, ats)
@@ -238,8 +248,10 @@ class CatalogEvaluator:
         catalog: Catalog,
         buckets: pd.DataFrame,
         warning_thresholds: dict[str, float] | None = None,
+        coarse: CoarseHistory | None = None,
     ) -> None:
         self.catalog = catalog
+        self.coarse = coarse
         self.by_slo = group_buckets(buckets, catalog.slos)
         self.warning_thresholds = warning_thresholds or {}
         self.catalog_digest = catalog.digest()
@@ -253,7 +265,13 @@ class CatalogEvaluator:
         span_end = max(int(full_end.max()), last_at)
         buckets = self.by_slo.get(slo.name, empty_buckets(slo.bucket_seconds))
         intervals = self._intervals(slo, span_start, span_end)
-        return ObjectiveEvaluator(slo, objective, buckets, intervals, span_start, span_end)
+        coarse = None
+        if self.coarse is not None and slo.name in self.coarse.slos:
+            if slo.budgeting_method != "Occurrences":
+                raise CoarseHistoryError(f"{slo.name}: only Occurrences windows can be read from rollups")
+            merged = merge((iv.start, iv.end) for iv in intervals)
+            coarse = CoarseSums(self.coarse, slo.name, buckets.starts, buckets.good, buckets.total, merged)
+        return ObjectiveEvaluator(slo, objective, buckets, intervals, span_start, span_end, coarse)
 
     def evaluate(self, at: int) -> list[SLOResult]:
         results = []

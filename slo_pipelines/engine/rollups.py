@@ -1,7 +1,9 @@
-"""Hourly and daily rollups of included buckets, so long windows never rescan every minute.
+"""Hourly and daily rollups of stored buckets, so long windows never rescan every minute.
 
-Rollups hold sums after exclusions (what budgets consume) plus how many buckets were excluded, so a
-year-long Occurrences window costs 8,760 hourly rows instead of 525,600 minute rows.
+Rollups hold raw sums (every stored bucket) and how many of those buckets an exclusion covered. The
+exclusions themselves are applied when reading (`engine/coarse.py` subtracts the excluded minutes), so a
+changed or late exclusion never leaves a stale rollup; a year-long Occurrences window then costs 8,760
+hourly rows plus the excluded minutes instead of 525,600 minute rows.
 """
 
 import numpy as np
@@ -32,15 +34,15 @@ def excluded_mask(catalog: Catalog, frame: pd.DataFrame) -> np.ndarray:
 
 
 def rollup(frame: pd.DataFrame, excluded: np.ndarray, grain: str) -> pd.DataFrame:
-    """Sum included buckets per (slo, grain start); count rows and excluded buckets."""
+    """Sum every bucket per (slo, grain start); count rows and, for information, excluded buckets."""
     size = GRAIN_SECONDS[grain]
     df = pd.DataFrame(
         {
             "slo": frame["slo"].to_numpy(),
             "start": (frame["start"].to_numpy(dtype=np.int64) // size) * size,
-            "good": np.where(excluded, 0.0, frame["good"].to_numpy(dtype=np.float64)),
-            "total": np.where(excluded, 0.0, frame["total"].to_numpy(dtype=np.float64)),
-            "rows": (~excluded).astype(np.int64),
+            "good": frame["good"].to_numpy(dtype=np.float64),
+            "total": frame["total"].to_numpy(dtype=np.float64),
+            "rows": np.ones(len(frame), dtype=np.int64),
             "excluded_buckets": excluded.astype(np.int64),
         }
     )
