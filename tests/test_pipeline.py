@@ -90,6 +90,11 @@ def test_failing_check_blocks_downstream_and_quarantines_rows(
     assert not checks["slo_start_unique"].passed and checks["start_aligned"].passed
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events() if e.asset_key}
     assert "sli_clean" not in materialized and "error_budgets" not in materialized
+    assert not checks["rows_valid"].passed  # the gate in front of sli_clean
+    quality = result.asset_materializations_for_node("sli_quality_report")[0]
+    page = Path(quality.metadata["html"].value).read_text()  # type: ignore[attr-defined]
+    assert "good_le_total" in page and "slo_start_unique" in page and "total_non_negative" in page
+    assert "broken.csv" in page  # example rows name their source
 
     quarantine = defs.resources["warehouse"].read_quarantine()
     reasons = " | ".join(quarantine["reason"])

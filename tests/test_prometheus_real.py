@@ -436,6 +436,11 @@ def test_pipeline_pulls_prometheus_into_the_warehouse(prometheus: Fixture, tmp_p
             defs, instance, day_key(prometheus.start // day), day_key((prometheus.end - 1) // day)
         )
         assert result.asset_materializations_for_node("sli_buckets")
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        assert {"counter_resets", "series_churn", "region_gaps", "region_overlap"} <= set(checks)
+    history = defs.resources["warehouse"].read_audit_results()
+    resets = history[history["check_name"] == "counter_resets"]
+    assert len(resets) >= 1 and resets["success"].all()  # one restart in the fixture, under the limit
     stored = defs.resources["warehouse"].read_buckets(prometheus.start, prometheus.end, ["api-availability"])
     assert stored.set_index("start")["good"].to_dict() == {
         k: float(v) for k, v in prometheus.expected_good.items()
@@ -443,3 +448,31 @@ def test_pipeline_pulls_prometheus_into_the_warehouse(prometheus: Fixture, tmp_p
     assert stored.set_index("start")["total"].to_dict() == {
         k: float(v) for k, v in prometheus.expected_total.items() if k in prometheus.expected_good
     }
+
+
+def test_series_stats_show_the_fixtures_restart_and_churn(prometheus: Fixture) -> None:
+    """The fixture's one container restart (instance a's 2xx counter) and its churn (b leaves after
+    10 minutes, c arrives at 12) appear in the ingestion's per-day series consistency."""
+    pool, catalog = _pool(prometheus)
+    result = ingest_catalog(catalog, pool, prometheus.start, prometheus.end)  # type: ignore[arg-type]
+    stats = result.series_stats.set_index("slo")
+    assert sorted(stats.index) == ["api-availability", "api-errors", "api-latency"]
+    day = pd.Timestamp(prometheus.start, unit="s", tz="UTC").strftime("%Y-%m-%d")
+    assert set(stats["day"]) == {day}
+    # both counter SLOs read the same four series (their good/bad series are among the total's)
+    for name in ("api-availability", "api-errors"):
+        row = stats.loc[name]
+        assert row["series"] == 4
+        assert row["resets"] == 1 and row["restarts"] == 1
+        assert row["reset_instances"] == ["a"]
+        assert row["reset_series"] == ['http_requests_total{code="200",instance="a"}']
+        assert row["started_series"] == ['http_requests_total{code="200",instance="c"}']
+        assert row["ended_series"] == ['http_requests_total{code="200",instance="b"}']
+        assert row["churn_ratio"] == 0.5
+        # b is still fresh when c appears, so four report for a moment; a's 3-minute scrape gap is
+        # shorter than the staleness window, so a never drops out
+        assert row["max_concurrent"] == 4 and row["min_concurrent"] == 3
+        assert pd.isna(row["region_gap_minutes"]) and row["regions"] == []
+    # the histogram stands as its +Inf series: one series, steady
+    latency = stats.loc["api-latency"]
+    assert latency["series"] == 1 and latency["resets"] == 0 and latency["churn_ratio"] == 0.0

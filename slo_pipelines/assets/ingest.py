@@ -13,12 +13,15 @@ from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.samples import staged_buckets
 from slo_pipelines.ingest.prometheus import ingest_with_resource
 from slo_pipelines.quality import BUCKET_RULES, audit_buckets
+from slo_pipelines.quality.collection import CollectionFinding
 from slo_pipelines.quality.report import audit_rows_for_warehouse
+from slo_pipelines.quality.series_consistency import RULE_NAMES, audit_series_days
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
+DAY = 86400
 KNOWN_SLO_CHECK = "slo_in_catalog"
 READABLE_CHECK = "sample_files_readable"
 
@@ -36,11 +39,13 @@ def _examples_md(examples: list[dict[str, object]]) -> str:
     group_name="sli",
     kinds={"pandas", "great_expectations"},
     check_specs=[
-        dg.AssetCheckSpec(name, asset="sli_buckets", description=description, blocking=True)
+        # verdicts show here; the gate is `sli_quality_report.rows_valid`, so its report can list them
+        dg.AssetCheckSpec(name, asset="sli_buckets", description=description)
         for name, description in [
             *((rule.name, rule.description) for rule in BUCKET_RULES),
             (READABLE_CHECK, "every sample file, and every row's timestamp, can be read"),
             (KNOWN_SLO_CHECK, "every row names an SLO of the catalog"),
+            *((name, f"Prometheus series consistency: {name.replace('_', ' ')}") for name in RULE_NAMES),
         ]
     ],
 )
@@ -55,6 +60,7 @@ def sli_buckets(
     start, end = partition_bounds(context)
     cat = catalog.load()
     raw, unplaced = samples.read_range(cat, start, end)
+    series_days: list[tuple[int, list[CollectionFinding]]] = []
     if prometheus.ingest:
         # a Prometheus that is down or refuses a query fails the step: the day is never marked complete
         pulled = ingest_with_resource(cat, prometheus, start, end)
@@ -62,6 +68,9 @@ def sli_buckets(
         unplaced = pd.concat([unplaced, pulled.rejected.assign(source="prometheus")], ignore_index=True)
         for warning in pulled.warnings:
             context.log.warning(f"prometheus: {warning}")
+        series_days = audit_series_days(cat, pulled.series_stats, start, end)
+        for day, findings in series_days:
+            warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, None, findings))
     context.log.info(f"staged {len(raw):,} raw rows for {context.partition_key_range}")
 
     unknown = (raw["slo"].notna() & ~raw["slo"].isin(list(cat.slos))).to_numpy(dtype=bool)
@@ -75,7 +84,26 @@ def sli_buckets(
     bad = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame()
     quarantined = warehouse.quarantine_rows(bad) if not bad.empty else 0
     clean = raw[~unknown].drop(index=audit.failing_rows.index)
-    warehouse.upsert_audit_results(audit_rows_for_warehouse(start, end, audit, []))
+    unknown_rows = raw[unknown].head(5)
+    known_slo_verdict = {
+        "partition_start": start,
+        "partition_end": end,
+        "scope": "rows",
+        "check_name": KNOWN_SLO_CHECK,
+        "success": not unknown.any(),
+        "unexpected_count": int(unknown.sum()),
+        "details": {
+            "description": "every row names an SLO of the catalog",
+            "examples": unknown_rows.astype(object)
+            .where(unknown_rows.notna(), None)
+            .to_dict(orient="records"),
+        },
+    }
+    verdicts = pd.concat(
+        [audit_rows_for_warehouse(start, end, audit, []), pd.DataFrame([known_slo_verdict])],
+        ignore_index=True,
+    )
+    warehouse.upsert_audit_results(verdicts)
     stored = warehouse.upsert_buckets(clean, source="pipeline") if not clean.empty else 0
 
     for outcome in audit.expectations:
@@ -87,6 +115,14 @@ def sli_buckets(
                 "unexpected_count": outcome.unexpected_count,
                 "examples": dg.MetadataValue.md(_examples_md(outcome.examples) or "none"),
             },
+        )
+    for rule in RULE_NAMES:  # restarts, churn and failovers are facts to see, not reasons to stop
+        failing = [f for _, fs in series_days for f in fs if f.name == rule and not f.success]
+        yield dg.AssetCheckResult(
+            check_name=rule,
+            passed=not failing,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"failing_slos": sorted({s["slo"] for f in failing for s in f.failing_slos})},
         )
     yield dg.AssetCheckResult(
         check_name=READABLE_CHECK,

@@ -12,13 +12,14 @@ import pandas as pd
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.timeutil import format_instant
 from slo_pipelines.quality.collection import CollectionThresholds, audit_collection, collection_summary
-from slo_pipelines.quality.report import audit_rows_for_warehouse, quality_report
+from slo_pipelines.quality.report import audit_rows_for_warehouse, quality_report, stored_series_findings
 from slo_pipelines.reports.quality import render_quality_markdown
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 DAY = 86400
+ROWS_CHECK = "rows_valid"
 COLLECTION_RULES = {
     "completeness": "enough of each SLO's expected buckets are present (the gap list names what is missing)",
     "staleness": "each SLO's newest bucket is recent",
@@ -38,7 +39,10 @@ class CollectionAuditConfig(dg.Config):
     kinds={"great_expectations", "html"},
     check_specs=[
         dg.AssetCheckSpec(name, asset="sli_quality_report", description=text, blocking=True)
-        for name, text in COLLECTION_RULES.items()
+        for name, text in {
+            ROWS_CHECK: "every row expectation of sli_buckets held for these days (see its checks)",
+            **COLLECTION_RULES,
+        }.items()
     ],
 )
 def sli_quality_report(
@@ -62,11 +66,25 @@ def sli_quality_report(
     for day in range(start, end, DAY):
         today = frame[(frame["start"] >= day) & (frame["start"] < day + DAY)]
         summary = collection_summary(today, cat.slos, day, day + DAY, now, previous or None)
-        findings = audit_collection(summary, thresholds)
+        findings = audit_collection(summary, thresholds) + stored_series_findings(
+            warehouse.read_audit_results(day, day + DAY), day
+        )
         days.append((day, day + DAY, findings, summary))
         warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, None, findings))
         previous = {str(s): float(v) for s, v in zip(summary["slo"], summary["volume"], strict=True)}
-    report = quality_report(days)
+    verdicts = warehouse.read_audit_results(start, end)
+    row_verdicts = verdicts[verdicts["scope"] == "rows"]
+    report = quality_report(days, row_verdicts)
+    failed_rows = row_verdicts[~row_verdicts["success"]]
+    yield dg.AssetCheckResult(
+        check_name=ROWS_CHECK,
+        passed=failed_rows.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "failing_expectations": sorted(set(failed_rows["check_name"])),
+            "unexpected_rows": int(failed_rows["unexpected_count"].sum()),
+        },
+    )
     paths = reports.write_quality(f"quality-{format_instant(start)[:10]}-{format_instant(end)[:10]}", report)
     for rule in COLLECTION_RULES:
         failing_days = [(d, f) for d, _, fs, _ in days for f in fs if f.name == rule and not f.success]

@@ -40,8 +40,16 @@ CALENDAR_WINDOWS = ("1w", "1M", "1Q", "1Y")
 NO_DATA_ANNOTATION = "slo-pipelines.io/no-data-policy"
 BUCKET_ANNOTATION = "slo-pipelines.io/bucket-seconds"
 DEMO_RATE_ANNOTATION = "slo-pipelines.io/demo-rate"
+# active-passive: two regions serving at once is a failover defect (series carry a `region` label)
+REGION_MODE_ANNOTATION = "slo-pipelines.io/region-mode"
 ANNOTATION_PREFIX = "slo-pipelines.io/"
-KNOWN_ANNOTATIONS = (NO_DATA_ANNOTATION, BUCKET_ANNOTATION, DEMO_RATE_ANNOTATION)
+KNOWN_ANNOTATIONS = (
+    NO_DATA_ANNOTATION,
+    BUCKET_ANNOTATION,
+    DEMO_RATE_ANNOTATION,
+    REGION_MODE_ANNOTATION,
+)
+REGION_MODES = ("active-active", "active-passive")
 
 
 def service(r: Reporter, document: Document) -> Service:
@@ -196,6 +204,12 @@ def _extension_annotations(
             r.error(
                 f"metadata.annotations[{key}]", f"unknown annotation; known: {', '.join(KNOWN_ANNOTATIONS)}"
             )
+    mode = annotations.get(REGION_MODE_ANNOTATION)
+    if mode is not None and mode not in REGION_MODES:
+        r.error(
+            f"metadata.annotations[{REGION_MODE_ANNOTATION}]",
+            f"must be one of {', '.join(REGION_MODES)} (got {show(mode)})",
+        )
     policy = annotations.get(NO_DATA_ANNOTATION, "ignore")
     no_data: NoDataPolicy | None = None
     if policy in NO_DATA_POLICIES:

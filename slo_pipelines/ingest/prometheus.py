@@ -16,6 +16,10 @@ How each query is read:
 
 A bucket exists when total has data. NaN values, good > total and the like quarantine the bucket: it
 is returned in `rejected` with its reason, never written as data.
+
+The raw counter series read along the way (for a histogram, its `le="+Inf"` series, which stand for the
+whole histogram) also give per-day collection consistency: resets, churn and region coverage
+(`engine/series_stats.py`), returned as `IngestResult.series_stats`.
 """
 
 import math
@@ -27,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.catalog.models import SLO, Catalog, Indicator
-from slo_pipelines.engine.counters import bucket_increases
+from slo_pipelines.engine.counters import CounterSeries, bucket_increases
 from slo_pipelines.engine.promql import (
     BUCKET_PLACEHOLDER,
     QueryError,
@@ -35,6 +39,13 @@ from slo_pipelines.engine.promql import (
     parse_series_selector,
     substitute_bucket,
     uses_bucket_placeholder,
+)
+from slo_pipelines.engine.series_stats import (
+    DEFAULT_SERIES_OPTIONS,
+    SeriesStatsOptions,
+    combine_series_stats,
+    empty_series_stats,
+    series_stats,
 )
 from slo_pipelines.engine.timeutil import format_instant
 from slo_pipelines.resources.prometheus import PrometheusClient, PrometheusError, PrometheusResource
@@ -55,6 +66,7 @@ class IngestResult:
     buckets: pd.DataFrame  # BUCKET_COLUMNS
     rejected: pd.DataFrame  # REJECTED_COLUMNS
     warnings: list[str] = field(default_factory=list)
+    series_stats: pd.DataFrame = field(default_factory=empty_series_stats)  # SERIES_STATS_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,19 @@ class _SLOIngest:
         self.slo, self.client_for = slo, client_for
         self.start, self.end, self.lookback = start, end, lookback
         self.b = slo.bucket_seconds
+        self.read: dict[tuple[tuple[str, str], ...], CounterSeries] = {}
+
+    def remember(self, series: list[CounterSeries]) -> None:
+        for s in series:
+            self.read.setdefault(tuple(sorted(s.labels.items())), s)
+
+    def series_stats(self, options: SeriesStatsOptions) -> pd.DataFrame:
+        if not self.read:
+            return empty_series_stats()
+        read = list(self.read.values())
+        return series_stats(
+            self.slo.name, read, self.start, self.end, self.b, self.start - self.lookback, options
+        )
 
     def fail(self, role: str, query: str, why: str) -> IngestError:
         return IngestError(f"SLO {self.slo.name} {role} query {query!r}: {why}")
@@ -126,6 +151,7 @@ class _SLOIngest:
     def counter(self, role: str, source: Mapping[str, Any], query: str, sel: SeriesSelector) -> _Amounts:
         client = self.client_for(source)
         series = client.raw_samples(sel.text, self.start - self.lookback, self.end)
+        self.remember(series)
         found = bucket_increases(series, self.start, self.end, self.b)
         values = pd.Series(
             found.increases["increase"].to_numpy(), index=found.increases["start"].to_numpy(dtype=np.int64)
@@ -286,6 +312,7 @@ class _SLOIngest:
             raise self.fail(
                 "threshold", query, f'needs the le="+Inf" bucket for the total (found le: {shown})'
             )
+        self.remember(by_le[math.inf])
         within = bucket_increases(by_le[threshold], self.start, self.end, self.b)
         total = bucket_increases(by_le[math.inf], self.start, self.end, self.b)
         quarantined: dict[int, str] = {}
@@ -391,10 +418,20 @@ def ingest_slo(
     slo: SLO, client_for: ClientFor, start: int, end: int, lookback: int = DEFAULT_LOOKBACK_SECONDS
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clean buckets and quarantined buckets of one SLO over `[start, end)`."""
+    clean, rejected, _ = _ingest_slo_with_stats(slo, client_for, start, end, lookback, DEFAULT_SERIES_OPTIONS)
+    return clean, rejected
+
+
+def _ingest_slo_with_stats(
+    slo: SLO, client_for: ClientFor, start: int, end: int, lookback: int, options: SeriesStatsOptions
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """`ingest_slo` plus the per-day consistency of the raw counter series it read."""
+    ingest = _SLOIngest(slo, client_for, start, end, lookback)
     try:
-        return _SLOIngest(slo, client_for, start, end, lookback).run()
+        clean, rejected = ingest.run()
     except PrometheusError as exc:
         raise PrometheusError(f"SLO {slo.name}: {exc}") from None
+    return clean, rejected, ingest.series_stats(options)
 
 
 def ingest_catalog(
@@ -404,6 +441,7 @@ def ingest_catalog(
     end: int,
     names: Collection[str] | None = None,
     lookback: int = DEFAULT_LOOKBACK_SECONDS,
+    series_options: SeriesStatsOptions = DEFAULT_SERIES_OPTIONS,
 ) -> IngestResult:
     """Every Prometheus-fed SLO (or the named ones) over `[start, end)`."""
     if end <= start:
@@ -421,26 +459,38 @@ def ingest_catalog(
         selected = prometheus_slos(catalog)
     if not selected:
         raise IngestError("no SLO in the catalog reads from a Prometheus data source")
-    clean_parts, rejected_parts = [], []
+    clean_parts, rejected_parts, stats_parts = [], [], []
     for name in selected:
-        clean, rejected = ingest_slo(catalog.slos[name], pool, start, end, lookback)
+        clean, rejected, stats = _ingest_slo_with_stats(
+            catalog.slos[name], pool, start, end, lookback, series_options
+        )
         clean_parts.append(clean)
         rejected_parts.append(rejected)
+        stats_parts.append(stats)
     return IngestResult(
         buckets=pd.concat(clean_parts, ignore_index=True)
         if clean_parts
         else pd.DataFrame(columns=BUCKET_COLUMNS),
         rejected=pd.concat(rejected_parts, ignore_index=True),
         warnings=pool.warnings(),
+        series_stats=combine_series_stats(stats_parts),
     )
 
 
 def ingest_with_resource(
-    catalog: Catalog, resource: PrometheusResource, start: int, end: int
+    catalog: Catalog,
+    resource: PrometheusResource,
+    start: int,
+    end: int,
+    series_options: SeriesStatsOptions = DEFAULT_SERIES_OPTIONS,
 ) -> IngestResult:
     """The pipeline's pull: every Prometheus-fed SLO of the catalog over `[start, end)`."""
     if not prometheus_slos(catalog):
         return IngestResult(pd.DataFrame(columns=BUCKET_COLUMNS), pd.DataFrame(columns=REJECTED_COLUMNS))
     return ingest_catalog(
-        catalog, ClientPool(catalog, resource.make_client, resource.url or None), start, end
+        catalog,
+        ClientPool(catalog, resource.make_client, resource.url or None),
+        start,
+        end,
+        series_options=series_options,
     )

@@ -44,8 +44,11 @@ def audit_rows_for_warehouse(
     return frame
 
 
-def quality_report(days: list[tuple[int, int, list[CollectionFinding], pd.DataFrame]]) -> dict[str, Any]:
-    """JSON-ready report: per day, every collection rule with its verdict and the per-SLO summary."""
+def quality_report(
+    days: list[tuple[int, int, list[CollectionFinding], pd.DataFrame]], rows: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """JSON-ready report: the row expectations that failed (counts, example rows), then per day every
+    collection rule with its verdict and the per-SLO summary."""
     out = []
     for start, end, findings, summary in days:
         out.append(
@@ -58,4 +61,39 @@ def quality_report(days: list[tuple[int, int, list[CollectionFinding], pd.DataFr
             }
         )
     failing = [(d["start"], f["name"]) for d in out for f in d["findings"] if not f["success"]]
-    return {"success": not failing, "failing": failing, "days": out}
+    row_findings = []
+    for r in (rows if rows is not None else pd.DataFrame()).to_dict(orient="records"):
+        details = r.get("details") or {}
+        row_findings.append(
+            {
+                "start": format_instant(int(r["partition_start"])),
+                "end": format_instant(int(r["partition_end"])),
+                "name": r["check_name"],
+                "description": details.get("description", ""),
+                "success": bool(r["success"]),
+                "unexpected_count": int(r["unexpected_count"]),
+                "examples": _plain(details.get("examples", [])),
+            }
+        )
+    failing += [(f["start"], f["name"]) for f in row_findings if not f["success"]]
+    return {"success": not failing, "failing": failing, "rows": row_findings, "days": out}
+
+
+def stored_series_findings(verdicts: pd.DataFrame, day: int) -> list[CollectionFinding]:
+    """Series-consistency verdicts that `sli_buckets` stored for `day`, back in finding form."""
+    from slo_pipelines.quality.series_consistency import RULE_NAMES
+
+    rows = verdicts[verdicts["check_name"].isin(RULE_NAMES) & (verdicts["partition_start"] == day)]
+    out = []
+    for r in rows.to_dict(orient="records"):
+        details = r.get("details") or {}
+        out.append(
+            CollectionFinding(
+                str(r["check_name"]),
+                str(details.get("description", "")),
+                bool(r["success"]),
+                int(r["unexpected_count"]),
+                list(details.get("failing_slos", [])),
+            )
+        )
+    return out
