@@ -12,17 +12,17 @@ import pandas as pd
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.samples import staged_buckets
 from slo_pipelines.ingest.prometheus import ingest_with_resource
-from slo_pipelines.quality import BUCKET_RULES, audit_buckets
+from slo_pipelines.quality import BUCKET_RULES
 from slo_pipelines.quality.collection import CollectionFinding
 from slo_pipelines.quality.report import audit_rows_for_warehouse
 from slo_pipelines.quality.series_consistency import RULE_NAMES, audit_series_days
+from slo_pipelines.quality.triage import KNOWN_SLO_CHECK, KNOWN_SLO_DESCRIPTION, triage_rows
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 DAY = 86400
-KNOWN_SLO_CHECK = "slo_in_catalog"
 READABLE_CHECK = "sample_files_readable"
 
 
@@ -44,7 +44,7 @@ def _examples_md(examples: list[dict[str, object]]) -> str:
         for name, description in [
             *((rule.name, rule.description) for rule in BUCKET_RULES),
             (READABLE_CHECK, "every sample file, and every row's timestamp, can be read"),
-            (KNOWN_SLO_CHECK, "every row names an SLO of the catalog"),
+            (KNOWN_SLO_CHECK, KNOWN_SLO_DESCRIPTION),
             *((name, f"Prometheus series consistency: {name.replace('_', ' ')}") for name in RULE_NAMES),
         ]
     ],
@@ -70,43 +70,16 @@ def sli_buckets(
             context.log.warning(f"prometheus: {warning}")
         series_days = audit_series_days(cat, pulled.series_stats, start, end)
         for day, findings in series_days:
-            warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, None, findings))
+            warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
     context.log.info(f"staged {len(raw):,} raw rows for {context.partition_key_range}")
 
-    unknown = (raw["slo"].notna() & ~raw["slo"].isin(list(cat.slos))).to_numpy(dtype=bool)
-    rejected = [
-        unplaced,
-        raw[unknown].assign(reason="unknown SLO (not in the catalog): " + raw["slo"][unknown].astype(str)),
-    ]
-    audit = audit_buckets(raw[~unknown])
-    rejected.append(audit.failing_rows)
-    rejected = [r for r in rejected if not r.empty]
-    bad = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame()
-    quarantined = warehouse.quarantine_rows(bad) if not bad.empty else 0
-    clean = raw[~unknown].drop(index=audit.failing_rows.index)
-    unknown_rows = raw[unknown].head(5)
-    known_slo_verdict = {
-        "partition_start": start,
-        "partition_end": end,
-        "scope": "rows",
-        "check_name": KNOWN_SLO_CHECK,
-        "success": not unknown.any(),
-        "unexpected_count": int(unknown.sum()),
-        "details": {
-            "description": "every row names an SLO of the catalog",
-            "examples": unknown_rows.astype(object)
-            .where(unknown_rows.notna(), None)
-            .to_dict(orient="records"),
-        },
-    }
-    verdicts = pd.concat(
-        [audit_rows_for_warehouse(start, end, audit, []), pd.DataFrame([known_slo_verdict])],
-        ignore_index=True,
-    )
-    warehouse.upsert_audit_results(verdicts)
+    triage = triage_rows(raw, unplaced, cat.slos, start, end)
+    quarantined = warehouse.quarantine_rows(triage.rejected) if not triage.rejected.empty else 0
+    warehouse.upsert_audit_results(triage.verdicts)
+    clean = triage.clean
     stored = warehouse.upsert_buckets(clean, source="pipeline") if not clean.empty else 0
 
-    for outcome in audit.expectations:
+    for outcome in triage.outcomes:
         yield dg.AssetCheckResult(
             check_name=outcome.name,
             passed=outcome.success,
@@ -134,18 +107,12 @@ def sli_buckets(
             )
         },
     )
-    yield dg.AssetCheckResult(
-        check_name=KNOWN_SLO_CHECK,
-        passed=not unknown.any(),
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"unexpected_count": int(unknown.sum())},
-    )
     per_slo = clean.groupby("slo").size().sort_index()
     yield dg.MaterializeResult(
         metadata={
             "rows_staged": len(raw),
             "rows_stored": stored,
-            "rows_quarantined": len(bad),
+            "rows_quarantined": len(triage.rejected),
             "rows_newly_quarantined": quarantined,
             "slos": len(per_slo),
             "rows_per_slo": dg.MetadataValue.md(

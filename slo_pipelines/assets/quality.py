@@ -70,7 +70,7 @@ def sli_quality_report(
             warehouse.read_audit_results(day, day + DAY), day
         )
         days.append((day, day + DAY, findings, summary))
-        warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, None, findings))
+        warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
         previous = {str(s): float(v) for s, v in zip(summary["slo"], summary["volume"], strict=True)}
     verdicts = warehouse.read_audit_results(start, end)
     row_verdicts = verdicts[verdicts["scope"] == "rows"]

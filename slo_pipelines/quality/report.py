@@ -1,12 +1,13 @@
 """Shape row and collection audit outcomes into one data-quality report (and warehouse rows)."""
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from slo_pipelines.engine.timeutil import format_instant
-from slo_pipelines.quality.bucket_audit import AuditResult
+from slo_pipelines.quality.bucket_audit import ExpectationOutcome
 from slo_pipelines.quality.collection import CollectionFinding
 
 
@@ -15,10 +16,10 @@ def _plain(value: Any) -> Any:
 
 
 def audit_rows_for_warehouse(
-    start: int, end: int, rows: AuditResult | None, collection: list[CollectionFinding]
+    start: int, end: int, rows: Sequence[ExpectationOutcome], collection: Sequence[CollectionFinding]
 ) -> pd.DataFrame:
     records = []
-    for o in rows.expectations if rows else []:
+    for o in rows:
         records.append(
             {
                 "scope": "rows",
