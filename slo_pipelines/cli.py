@@ -13,20 +13,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from slo_pipelines.catalog import CatalogError, load_catalog
+from slo_pipelines.cli_errors import EXIT_INVALID, EXIT_USAGE, UserError
 from slo_pipelines.engine.samples import SamplesError, validate_samples
 from slo_pipelines.engine.timeutil import TimeParseError, format_instant, parse_instant
 from slo_pipelines.ingest.cli_logs import add_logs_parser
 from slo_pipelines.ingest.cli_prometheus import add_prometheus_parser
 from slo_pipelines.ingest.cli_traces import add_traces_parser
-
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    def __init__(self, message: str, code: int = EXIT_INVALID) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):

@@ -19,6 +19,7 @@ from slo_pipelines.catalog.edge_case_policy import (
     catalog_policies,
     policy_for,
 )
+from slo_pipelines.cli_errors import EXIT_INVALID, EXIT_USAGE, UserError
 from slo_pipelines.engine.request_logs import (
     BUCKET_COLUMNS,
     RequestLogError,
@@ -30,15 +31,7 @@ from slo_pipelines.engine.samples import SamplesError
 from slo_pipelines.resources.request_log_files import read_request_log
 from slo_pipelines.resources.sample_files import sample_format, write_samples
 
-EXIT_INVALID = 1
-EXIT_USAGE = 2
 SHOWN_REJECTIONS = 5
-
-
-class _Failure(Exception):
-    def __init__(self, message: str, code: int = EXIT_INVALID) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def add_logs_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
@@ -61,7 +54,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    except _Failure as exc:
+    except UserError as exc:
         print(f"slo: {exc}", file=sys.stderr)
         return exc.code
     except (RequestLogError, PolicyResolutionError, SamplesError) as exc:
@@ -75,7 +68,7 @@ def _check_output(option: str, path: str | None) -> None:
     try:
         sample_format(Path(path))
     except SamplesError as exc:
-        raise _Failure(f"{option}: {exc}", EXIT_USAGE) from None
+        raise UserError(f"{option}: {exc}", EXIT_USAGE) from None
 
 
 def _selected(
@@ -84,7 +77,7 @@ def _selected(
     if slo is not None:
         if slo not in catalog.slos:
             known = ", ".join(sorted(catalog.slos))
-            raise _Failure(f"--slo: no SLO {slo!r} in the catalog (known: {known})", EXIT_USAGE)
+            raise UserError(f"--slo: no SLO {slo!r} in the catalog (known: {known})", EXIT_USAGE)
         return [catalog.slos[slo]]
     chosen: list[SLO] = []
     seen_fields: set[str] = set()
@@ -100,9 +93,9 @@ def _selected(
     if not chosen:
         if not present:
             names = " or ".join(sorted(repr(f) for f in seen_fields))
-            raise _Failure(f"the log has no {names} field to match SLOs by service; use --slo NAME")
+            raise UserError(f"the log has no {names} field to match SLOs by service; use --slo NAME")
         shown = ", ".join(sorted(present)[:10])
-        raise _Failure(f"no SLO in the catalog belongs to the log's services ({shown}); use --slo NAME")
+        raise UserError(f"no SLO in the catalog belongs to the log's services ({shown}); use --slo NAME")
     return chosen
 
 
@@ -113,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     log = read_request_log(args.logs)
     if log.lines.empty:
         first = log.malformed.iloc[0]
-        raise _Failure(
+        raise UserError(
             f"{args.logs}: no readable line ({len(log.malformed)} malformed; line {first['row_number']}: "
             f"{first['reason']})"
         )
@@ -127,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
             target = log_target(slo, policy)
             counts = count_requests(log.lines, target, policy)
         except RequestLogError as exc:
-            raise _Failure(f"{args.logs}: {exc}") from None
+            raise UserError(f"{args.logs}: {exc}") from None
         print(f"policy in force for {slo.name}: {policy.describe()}")
         print(
             f"  {target.describe()}: {counts.lines} lines, {counts.counted} counted, "
@@ -146,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         write_samples(problems, args.rejected)
         print(f"wrote {len(problems)} rejected line(s) to {args.rejected}")
     if counted == 0:
-        raise _Failure(f"{args.logs}: no line counted towards any SLO; nothing written to {args.out}")
+        raise UserError(f"{args.logs}: no line counted towards any SLO; nothing written to {args.out}")
     buckets = pd.concat(all_buckets, ignore_index=True)[list(BUCKET_COLUMNS)]
     write_samples(buckets, args.out)
     print(f"wrote {len(buckets)} buckets for {len(all_buckets)} SLO(s) to {args.out}")

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_INVALID = 1
-EXIT_USAGE = 2
+from slo_pipelines.cli_errors import EXIT_INVALID, EXIT_USAGE
 
 
 def add_prometheus_parser(sub: Any) -> argparse.ArgumentParser:

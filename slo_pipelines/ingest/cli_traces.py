@@ -15,6 +15,7 @@ import pandas as pd
 
 from slo_pipelines.catalog import CatalogError, load_catalog
 from slo_pipelines.catalog.journeys import catalog_journeys
+from slo_pipelines.cli_errors import EXIT_INVALID, EXIT_USAGE, UserError
 from slo_pipelines.engine.otlp_spans import flatten_otlp
 from slo_pipelines.engine.samples import SamplesError
 from slo_pipelines.engine.traces import (
@@ -28,15 +29,7 @@ from slo_pipelines.engine.traces import (
 from slo_pipelines.resources.sample_files import sample_format, write_samples
 from slo_pipelines.resources.trace_files import read_trace_file
 
-EXIT_INVALID = 1
-EXIT_USAGE = 2
 SHOWN_REJECTIONS = 5
-
-
-class _Failure(Exception):
-    def __init__(self, message: str, code: int = EXIT_INVALID) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def add_traces_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
@@ -60,7 +53,7 @@ def cmd_traces(args: argparse.Namespace) -> int:
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INVALID
-    except _Failure as exc:
+    except UserError as exc:
         print(f"slo: {exc}", file=sys.stderr)
         return exc.code
     except (TraceError, SamplesError) as exc:
@@ -74,7 +67,7 @@ def _check_output(option: str, path: str | None) -> None:
     try:
         sample_format(Path(path))
     except SamplesError as exc:
-        raise _Failure(f"{option}: {exc}", EXIT_USAGE) from None
+        raise UserError(f"{option}: {exc}", EXIT_USAGE) from None
 
 
 def _targets(catalog_dir: str) -> tuple[list[Any], list[JourneyTarget]]:
@@ -86,7 +79,7 @@ def _targets(catalog_dir: str) -> tuple[list[Any], list[JourneyTarget]]:
         if j.latency_slo is not None and j.match is not None
     ]
     if not targets:
-        raise _Failure(
+        raise UserError(
             f"{catalog_dir}: no UserJourney has both spec.match and spec.latencySlo; traces feed nothing"
         )
     return journeys, targets
@@ -105,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     if frames.spans.empty:
         first = frames.rejected.iloc[0]
-        raise _Failure(
+        raise UserError(
             f"{args.traces}: no readable span ({len(frames.rejected)} rejected; line {first['row_number']}: "
             f"{first['reason']})"
         )
@@ -141,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {len(result.rejected)} rejection(s) to {args.rejected}")
     frame = pd.concat(buckets, ignore_index=True)[list(BUCKET_COLUMNS)]
     if frame.empty:
-        raise _Failure(f"{args.traces}: no trace belongs to a journey with a latencySlo; nothing written")
+        raise UserError(f"{args.traces}: no trace belongs to a journey with a latencySlo; nothing written")
     write_samples(frame, args.out)
     print(f"wrote {len(frame)} buckets for {len(targets)} journey SLO(s) to {args.out}")
     return 0
