@@ -476,3 +476,44 @@ def test_series_stats_show_the_fixtures_restart_and_churn(prometheus: Fixture) -
     # the histogram stands as its +Inf series: one series, steady
     latency = stats.loc["api-latency"]
     assert latency["series"] == 1 and latency["resets"] == 0 and latency["churn_ratio"] == 0.0
+
+
+RATE_SLO = """
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: api-rate}
+spec:
+  service: api
+  indicator:
+    metadata: {name: api-rate}
+    spec:
+      ratioMetric:
+        counter: false
+        good:
+          metricSource:
+            metricSourceRef: prom
+            spec: {query: 'sum(increase(http_requests_total{code!~"5.."}[$__bucket]))'}
+        total:
+          metricSource:
+            metricSourceRef: prom
+            spec: {query: 'sum(increase(http_requests_total[$__bucket]))'}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives: [{displayName: ok, target: 0.99}]
+"""
+
+
+def test_non_counter_queries_are_evaluated_per_bucket(prometheus: Fixture, tmp_path: Path) -> None:
+    """`$__bucket` becomes the bucket length and Prometheus evaluates the query once per bucket; its
+    own extrapolation makes the values approximate, unlike the exact raw-counter path."""
+    (tmp_path / "slos.yaml").write_text((prometheus.catalog_dir / "slos.yaml").read_text() + RATE_SLO)
+    pool, catalog = _pool(prometheus, tmp_path)
+    result = ingest_catalog(catalog, pool, prometheus.start, prometheus.end, ["api-rate"])  # type: ignore[arg-type]
+    rate = result.buckets[result.buckets["slo"] == "api-rate"].set_index("start")
+    assert len(rate) >= 25 and rate.index.min() >= prometheus.start and rate.index.max() < prometheus.end
+    assert (rate["good"] <= rate["total"] + 1e-9).all()
+    exact = prometheus.expected_total
+    common = [t for t in rate.index if t in exact and exact[t] > 0]
+    ratio = sum(rate.loc[t, "total"] for t in common) / sum(exact[t] for t in common)
+    assert 0.7 < ratio < 1.3, ratio
