@@ -66,6 +66,22 @@ def test_backfill_range_is_one_run_and_reruns_do_not_duplicate(
     assert html.exists() and "payments-availability" in html.read_text()
     page = html.read_text()
     assert "Edge-case policy in force" in page and "final_attempt" in page
+    # policy decisions are recorded with their inputs, exactly as the engine derives them from snapshots
+    from slo_pipelines.catalog.budget_policy import catalog_budget_policies, policy_for_slo
+    from slo_pipelines.engine.budget_decisions import decision_events
+
+    policies = catalog_budget_policies(catalog.documents)
+    all_snaps = warehouse.read_budget_snapshots()
+    expected = set()
+    for name, slo in catalog.slos.items():
+        policy = policy_for_slo(policies, name, slo.service)
+        if policy is not None:
+            events = decision_events(policy, all_snaps[all_snaps["slo"] == name], set())
+            expected |= set(zip(events["slo"], events["action"], events["at"], events["state"], strict=True))
+    stored = warehouse.read_policy_decisions()
+    assert set(zip(stored["slo"], stored["action"], stored["at"], stored["state"], strict=True)) == expected
+    assert expected, "the generated incidents push some budget below a policy threshold"
+    assert result.asset_materializations_for_node("policy_decisions")
 
 
 def test_failing_check_blocks_downstream_and_quarantines_rows(

@@ -2,8 +2,17 @@
 
 from slo_pipelines.assets.budgets import burn_rate_alerts, error_budgets
 from slo_pipelines.assets.clean import sli_clean
+from slo_pipelines.assets.decisions import policy_decisions
 from slo_pipelines.assets.ingest import sli_buckets
 from slo_pipelines.assets.quality import sli_quality_report
 from slo_pipelines.assets.report import budget_report
 
-ALL_ASSETS = [sli_buckets, sli_quality_report, sli_clean, error_budgets, burn_rate_alerts, budget_report]
+ALL_ASSETS = [
+    sli_buckets,
+    sli_quality_report,
+    sli_clean,
+    error_budgets,
+    burn_rate_alerts,
+    policy_decisions,
+    budget_report,
+]

@@ -5,6 +5,7 @@ contract fails `slo validate` instead of a month-end report.
 
 from typing import Any
 
+from slo_pipelines.catalog.budget_policy import parse_budget_policy
 from slo_pipelines.catalog.edge_case_policy import parse_edge_case_policy
 from slo_pipelines.catalog.exclusions import ALL_CATEGORIES, scope
 from slo_pipelines.catalog.fields import (
@@ -21,7 +22,7 @@ from slo_pipelines.catalog.fields import (
     string_list,
 )
 from slo_pipelines.catalog.journeys import parse_user_journey
-from slo_pipelines.catalog.models import Document
+from slo_pipelines.catalog.models import Document, Scope
 from slo_pipelines.catalog.registry import Registry, reference
 from slo_pipelines.catalog.timeparse import TimeValueError, zone
 
@@ -87,18 +88,7 @@ def _sla_contract(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None
 
 
 def _budget_policy(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
-    scope(r, registry, spec, "spec")
-    _bounded(r, spec, "warningBelow", "spec", 0, 1)
-    for i, step in enumerate(sequence(r, spec, "thresholds", "spec", required=True) or []):
-        path = f"spec.thresholds[{i}]"
-        body = as_mapping(r, step, path)
-        if body is None:
-            continue
-        below = number(r, body, "remainingBelow", path, required=True)
-        if below is not None and below > 1:
-            r.error(join(path, "remainingBelow"), f"must be <= 1 (got {show(body['remainingBelow'])})")
-        string_list(r, body, "actions", path, required=True)
-        _bounded(r, body, "rolloutCapPercent", path, 0, 100)
+    parse_budget_policy(r, "", spec, scope(r, registry, spec, "spec") or Scope())
 
 
 def _team(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:

@@ -557,6 +557,40 @@ class WarehouseResource(dg.ConfigurableResource):
         out["success"] = out["success"].astype(bool)
         return out
 
+    def upsert_policy_decisions(self, df: pd.DataFrame) -> int:
+        """Store policy decision events keyed by (slo, objective, action, at); a re-run replaces its own."""
+        table = "policy_decisions"
+        df = _last_per_key(df, ["slo", "objective", "action", "at"], table)
+        columns = {
+            "slo": column_values(df, table, "slo", "text"),
+            "objective": column_values(df, table, "objective", "text"),
+            "action": column_values(df, table, "action", "text"),
+            "at": column_values(df, table, "at", "int"),
+            "state": column_values(df, table, "state", "text"),
+            "policy": column_values(df, table, "policy", "text"),
+            "reason": column_values(df, table, "reason", "text"),
+            "rollout_cap_percent": column_values(
+                df, table, "rollout_cap_percent", "float", required=False, nullable=True
+            ),
+            "inputs": column_values(df, table, "inputs", "json", required=False, nullable=True),
+            "escalation": column_values(df, table, "escalation", "json", required=False, nullable=True),
+        }
+        with self._begin() as conn:
+            bulk_upsert(conn, schema.policy_decisions, columns)
+        return len(df)
+
+    def read_policy_decisions(self, end: int | None = None) -> pd.DataFrame:
+        """Decision events with `at` < end (all when None), in time order."""
+        t = schema.policy_decisions
+        names = [column.name for column in t.columns]
+        query = sa.select(*(t.c[name] for name in names))
+        if end is not None:
+            query = query.where(t.c.at < int(end))
+        query = query.order_by(t.c.at, t.c.slo, t.c.objective, t.c.action)
+        with self._connect() as conn:
+            rows = [tuple(r) for r in conn.execute(query).all()]
+        return frame(rows, names, {"at": "int64", "rollout_cap_percent": "float64"})
+
     def read_alert_events(
         self,
         slos: Sequence[str] | None = None,

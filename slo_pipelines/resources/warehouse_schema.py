@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 METADATA = sa.MetaData()
 
@@ -138,6 +138,21 @@ audit_results = sa.Table(
     sa.Column("audited_at", Timestamp, nullable=False, server_default=sa.func.now()),
 )
 
+policy_decisions = sa.Table(
+    "policy_decisions",
+    METADATA,
+    sa.Column("slo", sa.Text, primary_key=True),
+    sa.Column("objective", sa.Text, primary_key=True),
+    sa.Column("action", sa.Text, primary_key=True),
+    sa.Column("at", sa.BigInteger, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),  # engaged | lifted
+    sa.Column("policy", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("rollout_cap_percent", sa.Float, nullable=True),
+    sa.Column("inputs", sa.JSON, nullable=True),
+    sa.Column("escalation", sa.JSON, nullable=True),
+)
+
 schema_version = sa.Table(
     "schema_version",
     METADATA,
@@ -190,9 +205,15 @@ def _migration_2_audit_results(conn: Connection) -> None:
     audit_results.create(conn, checkfirst=True)
 
 
+def _migration_3_policy_decisions(conn: Connection) -> None:
+    """Version 3 adds `policy_decisions` (budget-policy actions engaging and lifting)."""
+    policy_decisions.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migration_1_append_only_exclusions,
     2: _migration_2_audit_results,
+    3: _migration_3_policy_decisions,
 }
 
 # A lock key shared by every process migrating the same PostgreSQL database (any fixed 64-bit integer).
