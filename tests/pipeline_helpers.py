@@ -68,7 +68,7 @@ def drop(tmp: Path, name: str, frame: pd.DataFrame) -> Path:
 def run_range(
     defs: dg.Definitions, instance: dg.DagsterInstance, first: str, last: str
 ) -> dg.ExecuteInProcessResult:
-    return defs.get_job_def("slo_pipeline").execute_in_process(
+    return defs.resolve_job_def("slo_pipeline").execute_in_process(
         instance=instance,
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=False,

@@ -123,7 +123,7 @@ def test_file_drop_sensor_requests_exactly_the_touched_days(
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
     defs = definitions(tmp_path)
-    sensor = defs.get_sensor_def("sample_file_sensor")
+    sensor = defs.resolve_sensor_def("sample_file_sensor")
     frame = pd.concat(
         [
             fleet_samples(D0, D0 + DAY, ["payments-availability"]),
@@ -196,7 +196,7 @@ def test_incomplete_collection_blocks_budgets_until_accepted(
     report = Path(blocked.asset_materializations_for_node("sli_quality_report")[0].metadata["html"].value)  # type: ignore[attr-defined]
     assert "2026-11-01T01:00:00Z" in report.read_text()
 
-    accepted = defs.get_job_def("slo_pipeline").execute_in_process(
+    accepted = defs.resolve_job_def("slo_pipeline").execute_in_process(
         instance=instance,
         tags={
             "dagster/asset_partition_range_start": "2026-10-31",
@@ -233,7 +233,7 @@ def test_sensor_limits_requests_to_existing_partitions_and_forgets_removed_files
     tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
     defs = definitions(tmp_path)
-    sensor = defs.get_sensor_def("sample_file_sensor")
+    sensor = defs.resolve_sensor_def("sample_file_sensor")
     old = fleet_samples(D0, D0 + DAY, ["payments-availability"])
     ancient = old.assign(start=old["start"] - 40 * 365 * DAY)  # 1986: before the first partition
     path = drop(tmp_path, "mixed.parquet", pd.concat([ancient, old]))

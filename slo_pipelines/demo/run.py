@@ -52,7 +52,7 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
     print(f"  {catalog_dir} as one Dagster run on the instance in {home} ...", flush=True)
     started = time.monotonic()
     instance = dg.DagsterInstance.get()
-    job = defs.get_job_def("slo_pipeline")
+    job = defs.resolve_job_def("slo_pipeline")
     result = job.execute_in_process(
         instance=instance,
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
