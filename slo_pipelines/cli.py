@@ -16,8 +16,10 @@ from slo_pipelines.catalog import CatalogError, load_catalog
 from slo_pipelines.cli_errors import EXIT_INVALID, EXIT_USAGE, UserError
 from slo_pipelines.engine.samples import SamplesError, validate_samples
 from slo_pipelines.engine.timeutil import TimeParseError, format_instant, parse_instant
+from slo_pipelines.ingest.cli_exclusions import add_exclusions_parser
 from slo_pipelines.ingest.cli_logs import add_logs_parser
 from slo_pipelines.ingest.cli_prometheus import add_prometheus_parser
+from slo_pipelines.ingest.cli_rules import add_rules_parser
 from slo_pipelines.ingest.cli_traces import add_traces_parser
 
 
@@ -182,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_prometheus_parser(ingest_sub)
     add_logs_parser(ingest_sub)
     add_traces_parser(ingest_sub)
+
+    add_exclusions_parser(sub)
+    add_rules_parser(sub)
 
     p = sub.add_parser("demo", help="generate a fleet's history and run the whole Dagster graph locally")
     p.add_argument("--days", type=int, default=90, help="days of minute-level history (default 90)")

@@ -10,9 +10,11 @@ import os
 import dagster as dg
 
 from slo_pipelines.assets import ALL_ASSETS
+from slo_pipelines.assets.notifications import alert_notifications
 from slo_pipelines.assets.partitions import daily_partitions
 from slo_pipelines.assets.probes import probe_results
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.notifiers import Notifier, OpsgenieNotifier, PagerDutyNotifier
 from slo_pipelines.resources.probes import ProbeRunnerResource
 from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.report_store import ReportStoreResource
@@ -26,9 +28,28 @@ def _env_or(name: str, default: str) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
+def _notifier() -> Notifier | None:
+    """PagerDuty or Opsgenie when `SLO_NOTIFIER` names one; keys only through `EnvVar`."""
+    kind = os.environ.get("SLO_NOTIFIER", "")
+    if kind == "pagerduty":
+        return PagerDutyNotifier(
+            base_url=os.environ.get("SLO_PAGERDUTY_URL", "https://events.pagerduty.com"),
+            routing_key=dg.EnvVar("SLO_PAGERDUTY_ROUTING_KEY"),
+        )
+    if kind == "opsgenie":
+        return OpsgenieNotifier(
+            base_url=os.environ.get("SLO_OPSGENIE_URL", "https://api.opsgenie.com"),
+            api_key=dg.EnvVar("SLO_OPSGENIE_API_KEY"),
+        )
+    return None
+
+
+NOTIFIER = _notifier()
+PIPELINE_ASSETS = [*ALL_ASSETS, alert_notifications] if NOTIFIER is not None else ALL_ASSETS
+
 slo_pipeline_job = dg.define_asset_job(
     "slo_pipeline",
-    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    selection=dg.AssetSelection.assets(*PIPELINE_ASSETS),
     partitions_def=daily_partitions,
     description="Ingest, audit, clean, budget, alert and report: the main job.",
 )
@@ -38,7 +59,7 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ALL_ASSETS, probe_results],  # probes are not daily-partitioned: outside the main job
+    assets=[*PIPELINE_ASSETS, probe_results],  # probes are not daily-partitioned: outside the main job
     jobs=[slo_pipeline_job],
     schedules=[daily_schedule, synthetic_probes],
     sensors=[build_file_drop_sensor(slo_pipeline_job.name)],
@@ -53,6 +74,7 @@ defs = dg.Definitions(
         "prometheus": PrometheusResource(
             url=_env_or("SLO_PROMETHEUS_URL", ""), ingest=os.environ.get("SLO_PROMETHEUS_INGEST", "") == "1"
         ),
+        **({"notifier": NOTIFIER} if NOTIFIER is not None else {}),
         "probe_runner": ProbeRunnerResource(
             base_url=_env_or("SLO_PROBE_BASE_URL", ""),
             probes_dir=os.environ.get("SLO_PROBES_DIR", "examples/probes"),

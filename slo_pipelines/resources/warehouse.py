@@ -591,6 +591,35 @@ class WarehouseResource(dg.ConfigurableResource):
             rows = [tuple(r) for r in conn.execute(query).all()]
         return frame(rows, names, {"at": "int64", "rollout_cap_percent": "float64"})
 
+    def append_deliveries(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Append notification delivery records; an identical re-append of the same attempt is ignored."""
+        if not records:
+            return 0
+        t = schema.notification_deliveries
+        keys = [c.name for c in t.primary_key.columns]
+        with self._begin() as conn:
+            existing = {
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(*(t.c[k] for k in keys)).where(
+                        t.c.provider.in_({str(r["provider"]) for r in records})
+                    )
+                ).all()
+            }
+            fresh = [dict(r) for r in records if tuple(r[k] for k in keys) not in existing]
+            if fresh:
+                conn.execute(t.insert(), fresh)
+        return len(fresh)
+
+    def read_deliveries(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """The delivery log, oldest attempt first."""
+        t = schema.notification_deliveries
+        query = sa.select(t).order_by(t.c.attempted_at, t.c.dedup_key, t.c.action)
+        if provider is not None:
+            query = query.where(t.c.provider == provider)
+        with self._connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
     def read_alert_events(
         self,
         slos: Sequence[str] | None = None,

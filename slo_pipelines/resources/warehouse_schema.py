@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 METADATA = sa.MetaData()
 
@@ -153,6 +153,25 @@ policy_decisions = sa.Table(
     sa.Column("escalation", sa.JSON, nullable=True),
 )
 
+notification_deliveries = sa.Table(
+    "notification_deliveries",  # append-only: every attempt, delivered, failed or suppressed
+    METADATA,
+    sa.Column("provider", sa.Text, primary_key=True),
+    sa.Column("dedup_key", sa.Text, primary_key=True),
+    sa.Column("started_at", sa.BigInteger, primary_key=True),
+    sa.Column("action", sa.Text, primary_key=True),
+    sa.Column("attempted_at", sa.BigInteger, primary_key=True),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("provider_reference", sa.Text, nullable=False),
+    sa.Column("slo", sa.Text, nullable=False),
+    sa.Column("objective", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+)
+
 schema_version = sa.Table(
     "schema_version",
     METADATA,
@@ -210,10 +229,16 @@ def _migration_3_policy_decisions(conn: Connection) -> None:
     policy_decisions.create(conn, checkfirst=True)
 
 
+def _migration_4_notification_deliveries(conn: Connection) -> None:
+    """Version 4 adds `notification_deliveries` (the alert delivery log)."""
+    notification_deliveries.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migration_1_append_only_exclusions,
     2: _migration_2_audit_results,
     3: _migration_3_policy_decisions,
+    4: _migration_4_notification_deliveries,
 }
 
 # A lock key shared by every process migrating the same PostgreSQL database (any fixed 64-bit integer).
