@@ -335,3 +335,80 @@ def test_long_windows_read_hourly_rollups_and_match_minutes(
     assert row["consumed_bad"] == direct.consumed_bad and row["total"] == direct.total
     assert row["remaining_ratio"] == pytest.approx(direct.remaining_ratio, abs=1e-12)
     assert row["coverage"] == pytest.approx(direct.coverage, abs=1e-12)
+
+
+def test_runtime_exclusions_are_honoured_reported_and_revocable(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    import subprocess
+    import sys
+
+    samples = fleet_samples(D0 - DAY, D0 + DAY)
+    outage = (samples["slo"] == "payments-availability") & samples["start"].between(
+        D0 + 10 * 3600, D0 + 11 * 3600 + 1799
+    )
+    samples.loc[outage, "good"] = 0.0
+    drop(tmp_path, "history.parquet", samples)
+    defs = definitions(tmp_path)
+    env = {**__import__("os").environ, "SLO_WAREHOUSE_URL": f"sqlite:///{tmp_path / 'warehouse.db'}"}
+
+    def slo(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "slo_pipelines.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
+    added = slo(
+        "exclusions",
+        "add",
+        "--catalog",
+        str(FLEET),
+        "--id",
+        "psp-2026-11-01",
+        "--scope",
+        "slo:payments-availability",
+        "--start",
+        "2026-11-01T10:00:00Z",
+        "--end",
+        "2026-11-01T11:30:00Z",
+        "--category",
+        "dependency_outage",
+        "--reason",
+        "card gateway down",
+        "--requester",
+        "sre-a",
+        "--approver",
+        "change-board",
+    )
+    assert added.returncode == 0, added.stderr
+    assert run_range(defs, instance, "2026-10-31", "2026-11-01").success
+
+    catalog = load_catalog(FLEET)
+    warehouse = defs.resources["warehouse"]
+    snap = warehouse.read_budget_snapshots(slos=["payments-availability"], start=D0 + DAY, end=D0 + DAY + 1)
+    [without] = [
+        r for r in CatalogEvaluator(catalog, samples).evaluate(D0 + DAY) if r.name == "payments-availability"
+    ]
+    assert snap["excluded_seconds"].iloc[0] == 5400
+    assert snap["consumed_bad"].iloc[0] < without.consumed_bad
+    restored_bad = without.consumed_bad - snap["consumed_bad"].iloc[0]
+    assert restored_bad == samples.loc[outage, "total"].sum()  # every bad event of the outage came back
+
+    report = run_range(defs, instance, "2026-11-01", "2026-11-01").asset_materializations_for_node(
+        "budget_report"
+    )
+    data = json.loads(Path(report[0].metadata["json"].value).read_text())  # type: ignore[attr-defined]
+    [payments] = [s for s in data["slos"] if s["name"] == "payments-availability"]
+    [entry] = [e for e in payments["exclusions"] if e["name"] == "psp-2026-11-01"]
+    assert entry["approved_by"] == "change-board" and entry["restored_bad"] == restored_bad
+
+    revoked = slo(
+        "exclusions", "revoke", "psp-2026-11-01", "--reason", "vendor fixed the data", "--by", "sre-b"
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    assert run_range(defs, instance, "2026-11-01", "2026-11-01").success
+    snap = warehouse.read_budget_snapshots(slos=["payments-availability"], start=D0 + DAY, end=D0 + DAY + 1)
+    assert snap["consumed_bad"].iloc[0] == without.consumed_bad and snap["excluded_seconds"].iloc[0] == 0

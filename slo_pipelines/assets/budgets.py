@@ -7,7 +7,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from slo_pipelines.assets.evaluation import warehouse_evaluator
+from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.alert_events import alert_events
 from slo_pipelines.engine.alerts import LOOKBACKS, MAX_LOOKBACK_SECONDS
@@ -28,7 +28,7 @@ def error_budgets(
 ) -> dg.MaterializeResult:
     """Every SLO objective evaluated at the end of each day in the range (budget snapshots)."""
     start, end = partition_bounds(context)
-    cat = catalog.load()
+    cat = effective_catalog(catalog, warehouse)
     evaluator = warehouse_evaluator(cat, warehouse, start + DAY, end, step=DAY)
     snapshots = pd.concat(
         [
@@ -63,7 +63,7 @@ def burn_rate_alerts(
 ) -> dg.MaterializeResult:
     """Multi-window multi-burn-rate alerts replayed at every minute of the range, stored as events."""
     start, end = partition_bounds(context)
-    cat = catalog.load()
+    cat = effective_catalog(catalog, warehouse)
     evaluator = warehouse_evaluator(cat, warehouse, start, end)
     events = [
         alert_events(slo.name, objective.name, slo.time_window.duration.nominal_seconds(), series)

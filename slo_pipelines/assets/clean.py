@@ -3,6 +3,7 @@
 import dagster as dg
 import numpy as np
 
+from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.rollups import excluded_mask, rollup
 from slo_pipelines.resources.catalog_resource import CatalogResource
@@ -19,7 +20,7 @@ def sli_clean(
 ) -> dg.MaterializeResult:
     """Buckets with maintenance windows and approved exclusions applied, rolled up by hour and day."""
     start, end = partition_bounds(context)
-    cat = catalog.load()
+    cat = effective_catalog(catalog, warehouse)
     frame = warehouse.read_buckets(start, end)
     excluded = excluded_mask(cat, frame)
     hourly = rollup(frame, excluded, "hour")

@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.catalog.budget_policy import catalog_budget_policies, policy_for_slo
 from slo_pipelines.engine.budget_decisions import DECISION_COLUMNS, decision_events, engaged_state
@@ -16,7 +17,7 @@ def policy_decisions(
 ) -> dg.MaterializeResult:
     """Every decision with the inputs that caused it: freeze, rollout cap, review, warnings."""
     start, end = partition_bounds(context)
-    cat = catalog.load()
+    cat = effective_catalog(catalog, warehouse)
     policies = catalog_budget_policies(cat.documents)
     snapshots = warehouse.read_budget_snapshots(start=start + 1, end=end + 1)
     before = engaged_state(warehouse.read_policy_decisions(end=start + 1))

@@ -12,10 +12,17 @@ from slo_pipelines.engine.alerts import MAX_LOOKBACK_SECONDS
 from slo_pipelines.engine.coarse import ROLLUP_GRAIN_SECONDS, CoarseHistory, coarse_candidates, excluded_spans
 from slo_pipelines.engine.evaluate import CatalogEvaluator
 from slo_pipelines.engine.policies import warning_thresholds
+from slo_pipelines.engine.runtime_exclusions import with_runtime_exclusions
 from slo_pipelines.engine.snapshots import history_start
+from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 HOUR = ROLLUP_GRAIN_SECONDS
+
+
+def effective_catalog(catalog: CatalogResource, warehouse: WarehouseResource) -> Catalog:
+    """The catalog plus the runtime exclusions recorded with `slo exclusions add` (and not revoked)."""
+    return with_runtime_exclusions(catalog.load(), warehouse.read_exclusion_events())
 
 
 def warehouse_evaluator(

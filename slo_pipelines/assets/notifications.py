@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import dagster as dg
 
-from slo_pipelines.assets.evaluation import warehouse_evaluator
+from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.alert_delivery import prepare_notification
 from slo_pipelines.engine.alert_payloads import AlertEvent, Links
@@ -37,7 +37,7 @@ def alert_notifications(
 ) -> dg.MaterializeResult:
     """Trigger and resolve notifications for the alert events of the range, with budget context."""
     start, end = partition_bounds(context)
-    cat = catalog.load()
+    cat = effective_catalog(catalog, warehouse)
     provider = notifier.provider()
     alerts = warehouse.read_alert_events(start=start, end=end)
     events = [AlertEvent.from_row(row) for _, row in alerts.iterrows()]

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from slo_pipelines.assets.evaluation import warehouse_evaluator
+from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.engine.report_model import budget_report as build_report
 from slo_pipelines.engine.timeutil import format_instant
 from slo_pipelines.reports import render_markdown_summary
@@ -23,7 +23,7 @@ def budget_report(
     if snapshots.empty:
         raise dg.Failure("no budget snapshots yet: materialize error_budgets for at least one day first")
     at = int(snapshots["at"].max())
-    cat = catalog.load()
+    cat = effective_catalog(catalog, warehouse)
     report = build_report(
         warehouse_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}"
     )

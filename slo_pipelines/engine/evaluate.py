@@ -256,7 +256,8 @@ class CatalogEvaluator:
         self.warning_thresholds = warning_thresholds or {}
         self.catalog_digest = catalog.digest()
 
-    def _intervals(self, slo: SLO, start: int, end: int) -> list[ExclusionInterval]:
+    def intervals(self, slo: SLO, start: int, end: int) -> list[ExclusionInterval]:
+        """Exclusion occurrences applicable to `slo` that overlap `[start, end)`."""
         return applicable(expand_rules(self.catalog.exclusions, start, end), slo.name, slo.service)
 
     def evaluator(self, slo: SLO, objective: Objective, first_at: int, last_at: int) -> ObjectiveEvaluator:
@@ -264,7 +265,7 @@ class CatalogEvaluator:
         span_start = min(int(ws.min()), first_at - MAX_LOOKBACK_SECONDS)
         span_end = max(int(full_end.max()), last_at)
         buckets = self.by_slo.get(slo.name, empty_buckets(slo.bucket_seconds))
-        intervals = self._intervals(slo, span_start, span_end)
+        intervals = self.intervals(slo, span_start, span_end)
         coarse = None
         if self.coarse is not None and slo.name in self.coarse.slos:
             if slo.budgeting_method != "Occurrences":
@@ -307,7 +308,7 @@ class CatalogEvaluator:
                         bucket_seconds=ev.b,
                         catalog_digest=self.catalog_digest,
                         buckets_digest=ev.buckets.digest(slo.name, digest_start, at),
-                        exclusions=applied_exclusions(self._intervals(slo, ws, at), ws, at),
+                        exclusions=applied_exclusions(self.intervals(slo, ws, at), ws, at),
                     )
                 )
         return results

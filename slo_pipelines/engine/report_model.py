@@ -14,6 +14,7 @@ from slo_pipelines.catalog.edge_case_policy import (
 )
 from slo_pipelines.catalog.journeys import journey_groups
 from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.runtime_exclusions import budget_restored
 from slo_pipelines.engine.timeutil import format_instant
 
 CHART_STEP_SECONDS = 3600
@@ -24,6 +25,7 @@ def budget_report(evaluator: CatalogEvaluator, at: int, title: str) -> dict[str,
     results = evaluator.evaluate(at)
     policies = catalog_policies(evaluator.catalog.documents)
     series_by_key: dict[tuple[str, str], dict[str, list[Any]]] = {}
+    restored: dict[tuple[str, str], dict[str, float]] = {}
     for r in results:
         slo = evaluator.catalog.slos[r.name]
         objective = next(o for o in slo.objectives if o.name == r.objective)
@@ -31,6 +33,11 @@ def budget_report(evaluator: CatalogEvaluator, at: int, title: str) -> dict[str,
         ev = evaluator.evaluator(slo, objective, first, at)
         ats = np.arange(first, at + 1, CHART_STEP_SECONDS, dtype=np.int64)
         s = ev.series(ats)
+        intervals = evaluator.intervals(slo, r.window_start, at)
+        restored[(r.name, r.objective)] = {
+            b.rule.name: b.bad
+            for b in budget_restored(evaluator.by_slo[r.name], intervals, r.window_start, at)
+        }
         series_by_key[(r.name, r.objective)] = {
             "t": [int(x) for x in s["at"]],
             "remaining_ratio": [None if np.isnan(x) else float(x) for x in s["remaining_ratio"]],
@@ -43,7 +50,7 @@ def budget_report(evaluator: CatalogEvaluator, at: int, title: str) -> dict[str,
         "catalog_digest": evaluator.catalog_digest,
         "slos": [
             dict(
-                r.to_json(),
+                _with_restored(r.to_json(), restored.get((r.name, r.objective), {})),
                 series=series_by_key[(r.name, r.objective)],
                 edge_case_policy=_policy_line(policies, r.name, r.service),
             )
@@ -60,3 +67,9 @@ def _policy_line(policies: list[EdgeCasePolicy], slo: str, service: str) -> str 
     except PolicyResolutionError as exc:
         return f"ambiguous: {exc}"
     return None if policy == DEFAULT_POLICY else policy.describe()
+
+
+def _with_restored(result: dict[str, Any], restored: dict[str, float]) -> dict[str, Any]:
+    """Each listed exclusion with the bad events it alone took out of this window (its restored budget)."""
+    result["exclusions"] = [dict(e, restored_bad=restored.get(e["name"], 0.0)) for e in result["exclusions"]]
+    return result

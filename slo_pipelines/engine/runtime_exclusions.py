@@ -527,3 +527,32 @@ def _aware(value: datetime) -> datetime:
 def _iso(value: datetime) -> str:
     moment = _aware(value)
     return (moment - timedelta(microseconds=moment.microsecond)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def with_runtime_exclusions(catalog: Catalog, events: Iterable[Mapping[str, Any]]) -> Catalog:
+    """The catalog as evaluations must see it: its own exclusions plus the active runtime ones.
+
+    Runtime exclusions also join the documents, so the catalog digest of every result changes when an
+    exclusion is added or revoked: a recomputed number always says which exclusions it honoured.
+    """
+    runtime = [
+        r for r in fold_events(events, period_for=catalog_review_periods(catalog)) if r.state == "active"
+    ]
+    if not runtime:
+        return catalog
+    documents = tuple(
+        Document(
+            file="warehouse:exclusions",
+            index=r.added_event,
+            api_version="slo-pipelines/v1",
+            kind="Exclusion",
+            name=r.id,
+            body=r.to_json(),
+        )
+        for r in runtime
+    )
+    return replace(
+        catalog,
+        exclusions=catalog.exclusions + tuple(active_rules(runtime)),
+        documents=catalog.documents + documents,
+    )
