@@ -412,3 +412,46 @@ def test_runtime_exclusions_are_honoured_reported_and_revocable(
     assert run_range(defs, instance, "2026-11-01", "2026-11-01").success
     snap = warehouse.read_budget_snapshots(slos=["payments-availability"], start=D0 + DAY, end=D0 + DAY + 1)
     assert snap["consumed_bad"].iloc[0] == without.consumed_bad and snap["excluded_seconds"].iloc[0] == 0
+
+
+def test_dependency_outages_are_proposed_then_approved_by_a_person(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    samples = fleet_samples(D0 - DAY, D0 + DAY)
+    window = samples["start"].between(D0 + 10 * 3600, D0 + 10 * 3600 + 1799)
+    for slo in ("payment-gateway-availability", "payments-availability"):
+        hit = window & (samples["slo"] == slo)
+        samples.loc[hit, "good"] = (samples.loc[hit, "total"] * 0.3).round()
+    drop(tmp_path, "history.parquet", samples)
+    defs = definitions(tmp_path)
+    assert run_range(defs, instance, "2026-11-01", "2026-11-01").success
+
+    warehouse = defs.resources["warehouse"]
+    [proposal] = [p for p in warehouse.read_outage_proposals() if p["scope"] == "slo:payments-availability"]
+    assert proposal["state"] == "proposed" and proposal["needs_approval"]
+    assert proposal["start"] == "2026-11-01T10:00:00Z" and proposal["end"] == "2026-11-01T10:30:00Z"
+    assert all(m["upstream_breaching"] for m in proposal["minutes"])
+    assert warehouse.read_exclusion_events() == []  # nothing is excluded until someone approves
+
+    env = {**os.environ, "SLO_WAREHOUSE_URL": f"sqlite:///{tmp_path / 'warehouse.db'}"}
+    approve = [
+        sys.executable,
+        "-m",
+        "slo_pipelines.cli",
+        "exclusions",
+        "approve",
+        proposal["id"],
+        "--approver",
+        "vendor-mgr",
+    ]
+    done = subprocess.run(approve, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    again = subprocess.run(approve, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 1 and "already approved" in again.stderr
+    assert run_range(defs, instance, "2026-11-01", "2026-11-01").success
+    snap = warehouse.read_budget_snapshots(slos=["payments-availability"], start=D0 + DAY, end=D0 + DAY + 1)
+    assert snap["excluded_seconds"].iloc[0] == 1800

@@ -4,6 +4,7 @@ from slo_pipelines.assets.budgets import burn_rate_alerts, error_budgets
 from slo_pipelines.assets.clean import sli_clean
 from slo_pipelines.assets.decisions import policy_decisions
 from slo_pipelines.assets.ingest import sli_buckets
+from slo_pipelines.assets.outages import dependency_outage_proposals
 from slo_pipelines.assets.quality import sli_quality_report
 from slo_pipelines.assets.report import budget_report
 
@@ -14,5 +15,6 @@ ALL_ASSETS = [
     error_budgets,
     burn_rate_alerts,
     policy_decisions,
+    dependency_outage_proposals,
     budget_report,
 ]

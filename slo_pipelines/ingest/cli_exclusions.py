@@ -93,6 +93,16 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     revoke.add_argument("--by", required=True, help="who revokes it")
     _warehouse_option(revoke)
     revoke.set_defaults(func=cmd_revoke)
+
+    approve = actions.add_parser(
+        "approve", help="turn a proposed dependency-outage exclusion into an exclusion"
+    )
+    approve.add_argument("proposal_id")
+    approve.add_argument("--approver", required=True)
+    approve.add_argument("--requester", default="dependency-outage-detector")
+    approve.add_argument("--ticket")
+    _warehouse_option(approve)
+    approve.set_defaults(func=cmd_approve)
     return p
 
 
@@ -117,6 +127,34 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_revoke(args: argparse.Namespace) -> int:
     return _guarded(_revoke, args)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _guarded(_approve, args)
+
+
+def _approve(args: argparse.Namespace) -> int:
+    warehouse = _warehouse(args.warehouse_url)
+    proposals = {p["id"]: p for p in warehouse.read_outage_proposals()}
+    proposal = proposals.get(args.proposal_id)
+    if proposal is None:
+        raise UserError(f"proposal_id: no proposed exclusion with this id (got {args.proposal_id!r})")
+    if any(e["exclusion_id"] == args.proposal_id for e in _events(warehouse)):
+        raise UserError(f"proposal_id: already approved (got {args.proposal_id!r})")
+    payload = {
+        "scope": {"slo": proposal["scope"].removeprefix("slo:")},
+        "start": proposal["start"],
+        "end": proposal["end"],
+        "category": "dependency_outage",
+        "reason": proposal["reason"],
+        "requester": args.requester,
+        "approver": args.approver,
+        **({"ticket": args.ticket} if args.ticket else {}),
+    }
+    parse_add_payload(args.proposal_id, payload)
+    warehouse.append_exclusion_event(args.proposal_id, "add", payload, recorded_by=args.approver)
+    print(f"approved {args.proposal_id}: {proposal['scope']} {proposal['start']} → {proposal['end']}")
+    return 0
 
 
 def _guarded(run: Any, args: argparse.Namespace) -> int:

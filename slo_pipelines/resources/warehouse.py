@@ -31,6 +31,7 @@ from pydantic import Field
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from slo_pipelines.engine.timeutil import parse_instant
 from slo_pipelines.resources import warehouse_schema as schema
 from slo_pipelines.resources.warehouse_bulk import bulk_upsert
 from slo_pipelines.resources.warehouse_frames import (
@@ -619,6 +620,33 @@ class WarehouseResource(dg.ConfigurableResource):
             query = query.where(t.c.provider == provider)
         with self._connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def add_outage_proposals(self, proposals: Sequence[Mapping[str, Any]]) -> int:
+        """Record proposals (their `to_json()`); one already recorded keeps its first version."""
+        t = schema.outage_proposals
+        with self._begin() as conn:
+            known = {r[0] for r in conn.execute(sa.select(t.c.id)).all()}
+            fresh = [
+                {
+                    "id": p["id"],
+                    "slo": p["scope"].removeprefix("slo:"),
+                    "start": parse_instant(p["start"]),
+                    "end": parse_instant(p["end"]),
+                    "proposal": dict(p),
+                }
+                for p in proposals
+                if p["id"] not in known
+            ]
+            if fresh:
+                conn.execute(t.insert(), fresh)
+        return len(fresh)
+
+    def read_outage_proposals(self) -> list[dict[str, Any]]:
+        """Every proposal as recorded, oldest outage first."""
+        t = schema.outage_proposals
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(t.c.proposal).order_by(t.c.start, t.c.id)).all()
+        return [dict(r[0]) for r in rows]
 
     def read_alert_events(
         self,

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 METADATA = sa.MetaData()
 
@@ -172,6 +172,17 @@ notification_deliveries = sa.Table(
     sa.Column("severity", sa.Text, nullable=False),
 )
 
+outage_proposals = sa.Table(
+    "outage_proposals",  # dependency-outage exclusions proposed from evidence, awaiting approval
+    METADATA,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("slo", sa.Text, nullable=False),
+    sa.Column("start", sa.BigInteger, nullable=False),
+    sa.Column("end", sa.BigInteger, nullable=False),
+    sa.Column("proposal", sa.JSON, nullable=False),
+    sa.Column("proposed_at", Timestamp, nullable=False, server_default=sa.func.now()),
+)
+
 schema_version = sa.Table(
     "schema_version",
     METADATA,
@@ -234,11 +245,17 @@ def _migration_4_notification_deliveries(conn: Connection) -> None:
     notification_deliveries.create(conn, checkfirst=True)
 
 
+def _migration_5_outage_proposals(conn: Connection) -> None:
+    """Version 5 adds `outage_proposals`."""
+    outage_proposals.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migration_1_append_only_exclusions,
     2: _migration_2_audit_results,
     3: _migration_3_policy_decisions,
     4: _migration_4_notification_deliveries,
+    5: _migration_5_outage_proposals,
 }
 
 # A lock key shared by every process migrating the same PostgreSQL database (any fixed 64-bit integer).

@@ -1,0 +1,34 @@
+"""`dependency_outage_proposals`: exclusions proposed when an upstream breaches while we burn.
+
+Nothing is excluded automatically: each proposal, with its per-minute evidence, waits for a person to
+run `slo exclusions approve ID --approver NAME`, which appends an ordinary `add` to the exclusion log.
+"""
+
+import dagster as dg
+
+from slo_pipelines.assets.evaluation import effective_catalog
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds
+from slo_pipelines.engine.buckets import group_buckets
+from slo_pipelines.engine.dependency_outages import propose_outages
+from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.warehouse import WarehouseResource
+
+
+@daily_asset(group_name="budgets", deps=["sli_clean"], kinds={"pandas"})
+def dependency_outage_proposals(
+    context: dg.AssetExecutionContext, catalog: CatalogResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Proposed `dependency_outage` exclusions with the upstream's breaching minutes as evidence."""
+    start, end = partition_bounds(context)
+    cat = effective_catalog(catalog, warehouse)
+    buckets = group_buckets(warehouse.read_buckets(start, end), cat.slos)
+    proposals = [p.to_json() for p in propose_outages(cat, buckets, start, end)]
+    new = warehouse.add_outage_proposals(proposals)
+    lines = [f"- `{p['id']}` {p['start']} → {p['end']}: {p['reason']}" for p in proposals[:20]]
+    return dg.MaterializeResult(
+        metadata={
+            "proposals": len(proposals),
+            "new": new,
+            "awaiting_approval": dg.MetadataValue.md("\n".join(lines) or "none"),
+        }
+    )
