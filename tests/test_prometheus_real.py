@@ -7,9 +7,6 @@ Every scrape is built from a known number of events, so the expected per-bucket 
 before Prometheus sees anything, and ingestion must reproduce them exactly.
 """
 
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import requests
 
 from slo_pipelines.catalog import load_catalog
 from slo_pipelines.engine.samples import validate_samples
@@ -25,7 +21,8 @@ from slo_pipelines.ingest.cli_prometheus import add_prometheus_parser
 from slo_pipelines.ingest.prometheus import ClientPool, IngestError, ingest_catalog
 from slo_pipelines.resources.prometheus import ClientSettings, PrometheusClient
 from slo_pipelines.resources.sample_files import read_samples
-from tests.services import require_service
+from tests.local_http import refused_url
+from tests.prometheus_server import prometheus_with_history
 
 BUCKET = 60
 START_AGO = 6 * 3600
@@ -79,12 +76,6 @@ class Fixture:
     expected_all: dict[int, int]
     gap_bucket: int
     reset_bucket: int
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _openmetrics(t0: int) -> tuple[str, dict[str, object]]:
@@ -211,52 +202,10 @@ spec:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
-    binary, promtool = shutil.which("prometheus"), shutil.which("promtool")
-    require_service(
-        "Prometheus",
-        binary is not None and promtool is not None,
-        "prometheus/promtool binaries not on PATH (apt-get install -y prometheus)",
-    )
-    assert binary is not None and promtool is not None
     root = tmp_path_factory.mktemp("prometheus")
     t0 = (int(time.time()) - START_AGO) // 3600 * 3600
     text, known = _openmetrics(t0)
-    (root / "data.om").write_text(text)
-    data = root / "tsdb"
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(root / "data.om"), str(data)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    (root / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\n")
-    port = _free_port()
-    log = (root / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={root / 'prometheus.yml'}",
-            f"--storage.tsdb.path={data}",
-            "--storage.tsdb.retention.time=100y",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"prometheus did not become ready: {(root / 'prometheus.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.2)
+    with prometheus_with_history(root, text) as url:
         catalog_dir = root / "catalog"
         catalog_dir.mkdir()
         (catalog_dir / "slos.yaml").write_text(CATALOG.replace("URL", url).replace("THRESHOLD", "0.3"))
@@ -285,14 +234,6 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
             gap_bucket=t0 + 660,
             reset_bucket=(reset_t - 1) // 1000 // BUCKET * BUCKET,
         )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _pool(fx: Fixture, catalog_dir: Path | None = None) -> tuple[ClientPool, object]:
@@ -398,7 +339,7 @@ def test_cli_reports_an_unreachable_server_in_one_line(
 
     parser = argparse.ArgumentParser(prog="slo ingest")
     add_prometheus_parser(parser.add_subparsers(dest="source", required=True))
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = refused_url()
     args = parser.parse_args(
         [
             *["prometheus", "--catalog", str(prometheus.catalog_dir), "--url", dead, "--retries", "0"],

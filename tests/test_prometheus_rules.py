@@ -10,8 +10,6 @@ where the engine's burn rates are clearly on one side of the thresholds.
 
 import argparse
 import re
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,7 +29,7 @@ from slo_pipelines.engine.counters import CounterSeries, bucket_increases
 from slo_pipelines.engine.evaluate import CatalogEvaluator
 from slo_pipelines.engine.prometheus_rules import export_rules, label_filter, rules_yaml
 from slo_pipelines.ingest.cli_rules import add_rules_parser
-from tests.services import require_service
+from tests.prometheus_server import prometheus_with_history, require_prometheus
 
 SCRAPE = 15
 HOURS = 4
@@ -186,9 +184,7 @@ def test_export_names_thresholds_and_skips(tmp_path: Path) -> None:
 
 
 def test_promtool_accepts_the_exported_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    promtool = shutil.which("promtool")
-    require_service("promtool", promtool is not None, "promtool not on PATH (apt-get install -y prometheus)")
-    assert promtool is not None
+    _, promtool = require_prometheus()
     out = tmp_path / "rules.yml"
     assert _run_cli(["rules", "export", "--catalog", str(_catalog_dir(tmp_path)), "--out", str(out)]) == 0
     err = capsys.readouterr().err
@@ -297,12 +293,6 @@ def _engine_buckets(scrapes: dict[tuple[str, str], tuple[list[int], list[int]]],
     return pd.concat(frames, ignore_index=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Served:
     url: str
@@ -313,61 +303,11 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    binary, promtool = shutil.which("prometheus"), shutil.which("promtool")
-    require_service(
-        "Prometheus",
-        binary is not None and promtool is not None,
-        "prometheus/promtool binaries not on PATH (apt-get install -y prometheus)",
-    )
-    assert binary is not None and promtool is not None
     root = tmp_path_factory.mktemp("prom_rules")
     t0 = (int(time.time()) - (HOURS + 4) * 3600) // 3600 * 3600  # clear of the head block's 3 hours
     scrapes = _scrapes(t0)
-    (root / "data.om").write_text(_openmetrics(scrapes))
-    data = root / "tsdb"
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(root / "data.om"), str(data)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    (root / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\n")
-    port = _free_port()
-    log = (root / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={root / 'prometheus.yml'}",
-            f"--storage.tsdb.path={data}",
-            "--storage.tsdb.retention.time=100y",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"prometheus did not become ready: {(root / 'prometheus.log').read_text()[-2000:]}"
-                )
-            time.sleep(0.2)
+    with prometheus_with_history(root, _openmetrics(scrapes)) as url:
         yield Served(url, t0, _catalog_dir(root), _engine_buckets(scrapes, t0))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _inline(expr: str, recordings: dict[str, str]) -> str:

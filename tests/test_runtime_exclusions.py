@@ -484,6 +484,7 @@ def test_dependency_inputs_that_cannot_be_used_are_named() -> None:
 
 # ---- CLI end to end --------------------------------------------------------------------------------
 
+
 def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "slo_pipelines.cli"]
     env = {**os.environ, "SLO_WAREHOUSE_URL": f"sqlite:///{tmp_path / 'w.db'}", "PYTHONPATH": str(ROOT)}
