@@ -6,7 +6,6 @@ start and end times) and written the way the collector's `file` exporter writes 
 integers as decimal strings).
 """
 
-import argparse
 import base64
 import json
 import shutil
@@ -35,7 +34,6 @@ from slo_pipelines.catalog.journeys import (
 )
 from slo_pipelines.engine.otlp_spans import flatten_otlp
 from slo_pipelines.engine.traces import TraceError, TraceSet, assemble_traces, journey_buckets, journey_target
-from slo_pipelines.ingest.cli_traces import add_traces_parser
 from slo_pipelines.resources.trace_files import read_trace_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -377,11 +375,9 @@ def test_catalog_reports_journey_errors_and_groups(tmp_path: Path) -> None:
 
 
 def _cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="slo ingest")
-    add_traces_parser(parser.add_subparsers(dest="source", required=True))
-    args = parser.parse_args(list(argv))
-    code: int = args.func(args)
-    return code
+    from slo_pipelines.cli import main
+
+    return main(["ingest", *argv])
 
 
 def test_cli_writes_buckets_and_reports(

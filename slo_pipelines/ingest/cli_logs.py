@@ -7,19 +7,18 @@ Errors are one line on stderr: exit 1 for invalid data, 2 for usage.
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from slo_pipelines.catalog import SLO, Catalog, CatalogError, load_catalog
+from slo_pipelines.catalog import SLO, Catalog, load_catalog
 from slo_pipelines.catalog.edge_case_policy import (
     EdgeCasePolicy,
     PolicyResolutionError,
     catalog_policies,
     policy_for,
 )
-from slo_pipelines.cli_errors import EXIT_INVALID, EXIT_USAGE, UserError
+from slo_pipelines.cli_errors import EXIT_USAGE, UserError, as_user_errors, check_samples_path
 from slo_pipelines.engine.request_logs import (
     BUCKET_COLUMNS,
     RequestLogError,
@@ -29,7 +28,7 @@ from slo_pipelines.engine.request_logs import (
 )
 from slo_pipelines.engine.samples import SamplesError
 from slo_pipelines.resources.request_log_files import read_request_log
-from slo_pipelines.resources.sample_files import sample_format, write_samples
+from slo_pipelines.resources.sample_files import write_samples
 
 SHOWN_REJECTIONS = 5
 
@@ -49,26 +48,8 @@ def add_logs_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Argument
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    try:
+    with as_user_errors(RequestLogError, PolicyResolutionError, SamplesError, file=args.logs):
         return _run(args)
-    except CatalogError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
-    except UserError as exc:
-        print(f"slo: {exc}", file=sys.stderr)
-        return exc.code
-    except (RequestLogError, PolicyResolutionError, SamplesError) as exc:
-        print(f"slo: {args.logs}: {exc}" if str(exc).startswith("line ") else f"slo: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-
-
-def _check_output(option: str, path: str | None) -> None:
-    if path is None:
-        return
-    try:
-        sample_format(Path(path))
-    except SamplesError as exc:
-        raise UserError(f"{option}: {exc}", EXIT_USAGE) from None
 
 
 def _selected(
@@ -100,8 +81,8 @@ def _selected(
 
 
 def _run(args: argparse.Namespace) -> int:
-    _check_output("--out", args.out)
-    _check_output("--rejected", args.rejected)
+    check_samples_path("--out", args.out)
+    check_samples_path("--rejected", args.rejected)
     catalog = load_catalog(args.catalog)
     log = read_request_log(args.logs)
     if log.lines.empty:

@@ -8,14 +8,13 @@ dropped without a word. Errors are one line on stderr: exit 1 for invalid data, 
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from slo_pipelines.catalog import CatalogError, load_catalog
+from slo_pipelines.catalog import load_catalog
 from slo_pipelines.catalog.journeys import catalog_journeys
-from slo_pipelines.cli_errors import EXIT_INVALID, EXIT_USAGE, UserError
+from slo_pipelines.cli_errors import UserError, as_user_errors, check_samples_path
 from slo_pipelines.engine.otlp_spans import flatten_otlp
 from slo_pipelines.engine.samples import SamplesError
 from slo_pipelines.engine.traces import (
@@ -26,7 +25,7 @@ from slo_pipelines.engine.traces import (
     journey_buckets,
     journey_target,
 )
-from slo_pipelines.resources.sample_files import sample_format, write_samples
+from slo_pipelines.resources.sample_files import write_samples
 from slo_pipelines.resources.trace_files import read_trace_file
 
 SHOWN_REJECTIONS = 5
@@ -48,26 +47,8 @@ def add_traces_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Argume
 
 
 def cmd_traces(args: argparse.Namespace) -> int:
-    try:
+    with as_user_errors(TraceError, SamplesError):
         return _run(args)
-    except CatalogError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_INVALID
-    except UserError as exc:
-        print(f"slo: {exc}", file=sys.stderr)
-        return exc.code
-    except (TraceError, SamplesError) as exc:
-        print(f"slo: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-
-
-def _check_output(option: str, path: str | None) -> None:
-    if path is None:
-        return
-    try:
-        sample_format(Path(path))
-    except SamplesError as exc:
-        raise UserError(f"{option}: {exc}", EXIT_USAGE) from None
 
 
 def _targets(catalog_dir: str) -> tuple[list[Any], list[JourneyTarget]]:
@@ -86,8 +67,8 @@ def _targets(catalog_dir: str) -> tuple[list[Any], list[JourneyTarget]]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    _check_output("--out", args.out)
-    _check_output("--rejected", args.rejected)
+    check_samples_path("--out", args.out)
+    check_samples_path("--rejected", args.rejected)
     journeys, targets = _targets(args.catalog)
     trace_file = read_trace_file(args.traces)
     keys = [j.match.attribute_key for j in journeys if j.match is not None and j.match.attribute_key]
