@@ -17,6 +17,7 @@ from slo_pipelines.catalog.fields import (
     sequence,
     show,
     string_list,
+    unknown_fields,
 )
 from slo_pipelines.catalog.models import Document, Scope
 
@@ -59,9 +60,7 @@ class BudgetPolicy:
 
 
 def _rule(r: Reporter, body: dict[str, Any], path: str) -> BudgetRule | None:
-    for key in body:
-        if key not in _RULE_KEYS:
-            r.error(join(path, key), f"unknown field; known: {', '.join(_RULE_KEYS)}")
+    unknown_fields(r, body, _RULE_KEYS, path)
     below = number(r, body, "remainingBelow", path)
     if below is not None and below > 1:
         r.error(join(path, "remainingBelow"), f"must be <= 1 (got {show(body['remainingBelow'])})")
@@ -102,9 +101,7 @@ def _rule(r: Reporter, body: dict[str, Any], path: str) -> BudgetRule | None:
 
 def parse_budget_policy(r: Reporter, name: str, spec: dict[str, Any], scope: Scope) -> BudgetPolicy:
     """Typed policy; problems go to the reporter with their field paths."""
-    for key in spec:
-        if key not in _TOP_KEYS:
-            r.error(join("spec", key), f"unknown field; known: {', '.join(_TOP_KEYS)}")
+    unknown_fields(r, spec, _TOP_KEYS, "spec")
     warning = number(r, spec, "warningBelow", "spec")
     if warning is not None and not 0 <= warning <= 1:
         r.error("spec.warningBelow", f"must be between 0 and 1 (got {show(spec['warningBelow'])})")

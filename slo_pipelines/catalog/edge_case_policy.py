@@ -12,7 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from slo_pipelines.catalog.fields import Reporter, boolean, choice, join, mapping, number, show, string
+from slo_pipelines.catalog.fields import (
+    Reporter,
+    boolean,
+    choice,
+    join,
+    mapping,
+    number,
+    show,
+    string,
+    unknown_fields,
+)
 from slo_pipelines.catalog.models import Document, Scope, ThresholdOp
 
 RetryRule = Literal["final_attempt", "every_attempt"]
@@ -129,12 +139,6 @@ class PolicyResolutionError(ValueError):
     """Two policies claim the same SLO with the same specificity; the user must pick one."""
 
 
-def _unknown(r: Reporter, body: dict[str, Any], allowed: Iterable[str], base: str, hint: str = "") -> None:
-    allowed = tuple(allowed)
-    for key in sorted(str(k) for k in body if k not in allowed):
-        r.error(join(base, key), f"unknown field; known: {', '.join(allowed)}{hint}")
-
-
 def _scope(r: Reporter, spec: dict[str, Any]) -> Scope | None:
     if spec.get("scope") is None:
         return Scope()
@@ -170,7 +174,7 @@ def _sampling(r: Reporter, spec: dict[str, Any]) -> SamplingRule | None:
     if body is None:
         return SamplingRule() if spec.get("sampling") is None else None
     before = len(r.sink)
-    _unknown(r, body, _SAMPLING_KEYS, "spec.sampling")
+    unknown_fields(r, body, _SAMPLING_KEYS, "spec.sampling")
     rate_field = _field_name(r, body, "sampleRateField", "spec.sampling", "sample_rate")
     errors_sampled = boolean(r, body, "errorsSampled", "spec.sampling")
     if len(r.sink) != before or rate_field is None:
@@ -189,7 +193,7 @@ def _latency(r: Reporter, spec: dict[str, Any], scope: Scope | None) -> LatencyR
     if body is None:
         return LatencyRule() if spec.get("latency") is None else None
     before = len(r.sink)
-    _unknown(r, body, _LATENCY_KEYS, "spec.latency")
+    unknown_fields(r, body, _LATENCY_KEYS, "spec.latency")
     name = _field_name(r, body, "field", "spec.latency", "duration_ms")
     unit = _unit(r, body, "unit", "ms")
     objective_unit = _unit(r, body, "objectiveUnit", "s")
@@ -197,7 +201,7 @@ def _latency(r: Reporter, spec: dict[str, Any], scope: Scope | None) -> LatencyR
     value: float | None = None
     threshold = mapping(r, body, "threshold", "spec.latency")
     if threshold is not None:
-        _unknown(r, threshold, _THRESHOLD_KEYS, "spec.latency.threshold")
+        unknown_fields(r, threshold, _THRESHOLD_KEYS, "spec.latency.threshold")
         op = cast(
             ThresholdOp | None,
             choice(r, threshold, "op", "spec.latency.threshold", THRESHOLD_OPS, required=True),
@@ -220,7 +224,7 @@ def _fields(r: Reporter, spec: dict[str, Any]) -> LogFields | None:
     if body is None:
         return LogFields() if spec.get("fields") is None else None
     before = len(r.sink)
-    _unknown(r, body, _FIELD_KEYS, "spec.fields")
+    unknown_fields(r, body, _FIELD_KEYS, "spec.fields")
     names: dict[str, str] = {}
     for key, attr in _FIELD_KEYS.items():
         value = _field_name(r, body, key, "spec.fields", getattr(LogFields(), attr))
@@ -243,7 +247,7 @@ def parse_edge_case_policy(
         r.error("spec", "is required" if spec is None else f"must be a mapping (got {show(spec)})")
         return None, [(i.path, i.message) for i in r.sink]
     hint = "; sampledLogs is now sampling: {sampleRateField, errorsSampled}" if "sampledLogs" in spec else ""
-    _unknown(r, spec, _TOP_KEYS, "spec", hint)
+    unknown_fields(r, spec, _TOP_KEYS, "spec", hint)
     string(r, spec, "description", "spec")
     scope = _scope(r, spec)
     retries = choice(r, spec, "retries", "spec", RETRY_RULES)

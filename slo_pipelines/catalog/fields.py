@@ -6,6 +6,7 @@ keep validating the rest of a document and every problem surfaces in one run.
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,3 +144,12 @@ def choice(
         r.error(join(base, key), f"must be one of {', '.join(allowed)} (got {show(value)})")
         return None
     return value
+
+
+def unknown_fields(
+    r: Reporter, body: dict[str, Any], allowed: Iterable[str], base: str, hint: str = ""
+) -> None:
+    """A misspelt optional field would silently fall back to its default: report every unknown one."""
+    known = tuple(allowed)
+    for key in sorted(str(k) for k in body if k not in known):
+        r.error(join(base, key), f"unknown field; known: {', '.join(known)}{hint}")

@@ -15,7 +15,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from slo_pipelines.catalog.fields import Reporter, as_mapping, choice, join, mapping, number, show, string
+from slo_pipelines.catalog.fields import (
+    Reporter,
+    as_mapping,
+    choice,
+    mapping,
+    number,
+    show,
+    string,
+    unknown_fields,
+)
 from slo_pipelines.catalog.models import Catalog, Document, ThresholdOp
 
 THRESHOLD_OPS: tuple[str, ...] = ("lt", "lte", "gt", "gte")
@@ -58,16 +67,11 @@ def attribute_text(value: object) -> str:
     return str(value)
 
 
-def _unknown(r: Reporter, body: dict[str, Any], allowed: tuple[str, ...], base: str) -> None:
-    for key in sorted(str(k) for k in body if k not in allowed):
-        r.error(join(base, key), f"unknown field; known: {', '.join(allowed)}")
-
-
 def _match(r: Reporter, spec: dict[str, Any]) -> JourneyMatch | None:
     body = mapping(r, spec, "match", "spec")
     if body is None:
         return None
-    _unknown(r, body, _MATCH_KEYS, "spec.match")
+    unknown_fields(r, body, _MATCH_KEYS, "spec.match")
     has_root = body.get("rootSpan") is not None
     has_attribute = body.get("attribute") is not None
     if has_root == has_attribute:
@@ -79,7 +83,7 @@ def _match(r: Reporter, spec: dict[str, Any]) -> JourneyMatch | None:
     attribute = as_mapping(r, body["attribute"], "spec.match.attribute")
     if attribute is None:
         return None
-    _unknown(r, attribute, ("key", "value"), "spec.match.attribute")
+    unknown_fields(r, attribute, ("key", "value"), "spec.match.attribute")
     key = string(r, attribute, "key", "spec.match.attribute", required=True)
     value = attribute.get("value")
     if value is None:
@@ -95,7 +99,7 @@ def _threshold(r: Reporter, spec: dict[str, Any]) -> tuple[ThresholdOp | None, f
     body = mapping(r, spec, "latencyThreshold", "spec")
     if body is None:
         return None, None
-    _unknown(r, body, ("op", "value"), "spec.latencyThreshold")
+    unknown_fields(r, body, ("op", "value"), "spec.latencyThreshold")
     op = choice(r, body, "op", "spec.latencyThreshold", THRESHOLD_OPS, required=True)
     value = number(r, body, "value", "spec.latencyThreshold", required=True)
     if value is not None and value < 0:
@@ -115,7 +119,7 @@ def parse_user_journey(
     if not isinstance(spec, dict):
         r.error("spec", "is required" if spec is None else f"must be a mapping (got {show(spec)})")
         return None, [(i.path, i.message) for i in r.sink]
-    _unknown(r, spec, _TOP_KEYS, "spec")
+    unknown_fields(r, spec, _TOP_KEYS, "spec")
     description = string(r, spec, "description", "spec")
     slos: list[str] = []
     items = spec.get("slos")

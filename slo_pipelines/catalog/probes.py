@@ -28,7 +28,17 @@ from typing import Any
 
 from slo_pipelines.catalog.durations import DurationError, parse_fixed_seconds
 from slo_pipelines.catalog.errors import CatalogError, CatalogIssue
-from slo_pipelines.catalog.fields import Reporter, as_mapping, join, mapping, number, sequence, show, string
+from slo_pipelines.catalog.fields import (
+    Reporter,
+    as_mapping,
+    join,
+    mapping,
+    number,
+    sequence,
+    show,
+    string,
+    unknown_fields,
+)
 from slo_pipelines.catalog.yamlfiles import catalog_files, read_documents
 
 PROBE_TICK_SECONDS = 300
@@ -185,7 +195,7 @@ def parse_probe(data: Any, file: str, index: int, sink: list[CatalogIssue]) -> P
     doc = as_mapping(r, data, "")
     if doc is None:
         return None
-    _unknown_fields(r, doc, "", _PROBE_FIELDS)
+    unknown_fields(r, doc, _PROBE_FIELDS, "")
     name = string(r, doc, "name", "", required=True)
     slo = string(r, doc, "slo", "", required=True)
     string(r, doc, "description", "")
@@ -210,12 +220,6 @@ def parse_probe(data: Any, file: str, index: int, sink: list[CatalogIssue]) -> P
     return Probe(name, slo, file, index, interval, env, tuple(steps))
 
 
-def _unknown_fields(r: Reporter, doc: dict[str, Any], base: str, allowed: tuple[str, ...]) -> None:
-    for key in doc:
-        if key not in allowed:
-            r.error(join(base, str(key)), f"unknown field (allowed: {', '.join(allowed)})")
-
-
 def _interval(r: Reporter, doc: dict[str, Any]) -> int | None:
     raw = doc.get("interval")
     if raw is None:
@@ -236,7 +240,7 @@ def _step(r: Reporter, raw: Any, base: str, captured: set[str]) -> ProbeStep | N
     step = as_mapping(r, raw, base)
     if step is None:
         return None
-    _unknown_fields(r, step, base, _STEP_FIELDS)
+    unknown_fields(r, step, _STEP_FIELDS, base)
     name = string(r, step, "name", base, required=True)
     method = _method(r, step, base)
     path = _path(r, step, base)
@@ -305,7 +309,7 @@ def _expect(r: Reporter, step: dict[str, Any], base: str) -> Expectation | None:
     raw = mapping(r, step, "expect", base, required=True)
     if raw is None:
         return None
-    _unknown_fields(r, raw, where, _EXPECT_FIELDS)
+    unknown_fields(r, raw, _EXPECT_FIELDS, where)
     statuses = _statuses(r, raw.get("status"), join(where, "status"))
     contains = _contains(r, raw.get("bodyContains"), join(where, "bodyContains"))
     paths: list[JsonPathExpectation] = []
