@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slo_pipelines.engine.alerts import ALERT_RULES, LOOKBACKS
+from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS
 
 STATUS_OK, STATUS_WARNING, STATUS_BREACH, STATUS_NO_DATA = 0, 1, 2, 3
 

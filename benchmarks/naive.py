@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from slo_pipelines.engine.alerts import ALERT_RULES, LOOKBACKS
+from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS
 
 
 @dataclass

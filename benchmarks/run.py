@@ -23,8 +23,8 @@ from benchmarks.floor import STATUS_BREACH, STATUS_NO_DATA, STATUS_OK, STATUS_WA
 from benchmarks.memory import PeakTracker, current_rss_mb
 from benchmarks.naive import naive_series
 from benchmarks.synthetic import BUCKET_SECONDS, TARGET, WINDOW_DAYS, Fleet, make_fleet
-from slo_pipelines.engine.alerts import ALERT_RULES, LOOKBACKS
-from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 TARGETS = {"series_vs_floor_max": 2.0, "naive_vs_series_min": 10.0, "peak_memory_mb_max": 4096.0}

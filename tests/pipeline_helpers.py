@@ -9,8 +9,8 @@ import pandas as pd
 from slo_pipelines.assets import ALL_ASSETS
 from slo_pipelines.catalog import load_catalog
 from slo_pipelines.definitions import slo_pipeline_job
-from slo_pipelines.demo.generator import generate
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.demo_history import generate
 from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.sample_files import write_samples

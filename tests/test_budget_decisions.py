@@ -14,7 +14,7 @@ from slo_pipelines.catalog.budget_policy import (
     policy_for_slo,
 )
 from slo_pipelines.catalog.models import Scope
-from slo_pipelines.engine.budget_decisions import decision_events, engaged_actions, engaged_state
+from slo_pipelines.engine.alerting.budget_decisions import decision_events, engaged_actions, engaged_state
 
 FLEET = Path(__file__).resolve().parent.parent / "examples" / "fleet"
 POLICY = BudgetPolicy(

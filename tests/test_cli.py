@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from slo_pipelines.catalog import load_catalog
-from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 from tests.pipeline_helpers import D0, DAY, FLEET, fleet_samples
 
 ROOT = Path(__file__).resolve().parent.parent

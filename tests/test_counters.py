@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slo_pipelines.engine.counters import CounterSeries, bucket_increases, credited_bucket, pair_increases
-from slo_pipelines.engine.promql import parse_series_selector, substitute_bucket
+from slo_pipelines.engine.sli.counters import CounterSeries, bucket_increases, credited_bucket, pair_increases
+from slo_pipelines.engine.sli.promql import parse_series_selector, substitute_bucket
 
 T = 1_800_000_000  # a minute boundary (12:00 in these examples)
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slo_pipelines.engine.coarse import CoarseHistory, CoarseHistoryError
-from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.budgets.coarse import CoarseHistory, CoarseHistoryError
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 from tests.engine_helpers import make_catalog, make_slo
 from tests.reference import RefSLO
 

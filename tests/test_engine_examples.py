@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from slo_pipelines.catalog.models import Duration, ExclusionRule, Scope, TimeWindow
-from slo_pipelines.engine.evaluate import CatalogEvaluator
-from slo_pipelines.engine.exclusions import expand_rule
-from slo_pipelines.engine.timeutil import format_instant, parse_instant
-from slo_pipelines.engine.windows import window_bounds
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+from slo_pipelines.engine.budgets.windows import window_bounds
+from slo_pipelines.engine.common.timeutil import format_instant, parse_instant
+from slo_pipelines.engine.exclusions.intervals import expand_rule
 from tests.engine_helpers import make_catalog, make_slo
 from tests.reference import RefSLO
 

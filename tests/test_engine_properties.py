@@ -5,7 +5,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 from tests.engine_helpers import close, frame, make_catalog, make_slo
 from tests.reference import RefSLO, evaluate
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from slo_pipelines.catalog.models import ExclusionRule, Scope
-from slo_pipelines.engine.alert_payloads import (
+from slo_pipelines.engine.alerting.notification_log import DeliveryRecord, Owed, owed_notifications
+from slo_pipelines.engine.alerting.payloads import (
     AlertEvent,
     AlertPayloadError,
     BudgetContext,
@@ -30,8 +31,7 @@ from slo_pipelines.engine.alert_payloads import (
     suppression_decision,
     top_burning_hour,
 )
-from slo_pipelines.engine.exclusions import ExclusionInterval
-from slo_pipelines.engine.notification_log import DeliveryRecord, Owed, owed_notifications
+from slo_pipelines.engine.exclusions.intervals import ExclusionInterval
 from slo_pipelines.resources.notifiers import OpsgenieNotifier, PagerDutyNotifier, flatten_details
 from tests.local_http import LocalServer, Reply, Route, Seen, local_server, refused_url
 
@@ -96,7 +96,7 @@ def test_dedup_key_names_the_rule_and_is_stable_across_processes() -> None:
     key = dedup_key(event())
     assert key == "slo-pipelines/checkout-availability/ok-99.9/page/1h-5m"
     code = (
-        "from slo_pipelines.engine.alert_payloads import AlertEvent, dedup_key;"
+        "from slo_pipelines.engine.alerting.payloads import AlertEvent, dedup_key;"
         f"print(dedup_key(AlertEvent('checkout-availability','ok-99.9','page','1h','5m',14.4,{T0 + 999})))"
     )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from slo_pipelines.catalog import load_catalog
-from slo_pipelines.engine.evaluate import CatalogEvaluator
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 from tests.pipeline_helpers import D0, DAY, FLEET, definitions, drop, fleet_samples, run_range
 
 
@@ -68,7 +68,7 @@ def test_backfill_range_is_one_run_and_reruns_do_not_duplicate(
     assert "Edge-case policy in force" in page and "final_attempt" in page
     # policy decisions are recorded with their inputs, exactly as the engine derives them from snapshots
     from slo_pipelines.catalog.budget_policy import catalog_budget_policies, policy_for_slo
-    from slo_pipelines.engine.budget_decisions import decision_events
+    from slo_pipelines.engine.alerting.budget_decisions import decision_events
 
     policies = catalog_budget_policies(catalog.documents)
     all_snaps = warehouse.read_budget_snapshots()
@@ -302,7 +302,7 @@ spec:
 def test_long_windows_read_hourly_rollups_and_match_minutes(
     tmp_path: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from slo_pipelines.demo.generator import generate
+    from slo_pipelines.resources.demo_history import generate
     from slo_pipelines.resources.warehouse import WarehouseResource
 
     catalog_dir = tmp_path / "catalog"

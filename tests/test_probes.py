@@ -13,7 +13,7 @@ import pytest
 from slo_pipelines.assets.probes import PROBE_TICK_TAG, probe_results
 from slo_pipelines.catalog import CatalogError
 from slo_pipelines.catalog.probes import Probe, load_probes, parse_json_path
-from slo_pipelines.engine.probe_results import ProbeOutcome, StepOutcome, probe_buckets
+from slo_pipelines.engine.sli.probe_results import ProbeOutcome, StepOutcome, probe_buckets
 from slo_pipelines.resources.probes import ProbeConfigError, ProbeRunnerResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 from slo_pipelines.sensors.probes_schedule import synthetic_probes

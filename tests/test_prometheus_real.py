@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from slo_pipelines.catalog import load_catalog
-from slo_pipelines.engine.samples import validate_samples
-from slo_pipelines.ingest.cli_prometheus import add_prometheus_parser
+from slo_pipelines.cli.ingest import add_prometheus_parser
+from slo_pipelines.engine.sli.samples import validate_samples
 from slo_pipelines.ingest.prometheus import ClientPool, IngestError, ingest_catalog
 from slo_pipelines.resources.prometheus import ClientSettings, PrometheusClient
 from slo_pipelines.resources.sample_files import read_samples
@@ -362,7 +362,7 @@ def test_pipeline_pulls_prometheus_into_the_warehouse(prometheus: Fixture, tmp_p
     """sli_buckets with Prometheus ingestion on: the stored buckets are the exact increases."""
     import dagster as dg
 
-    from slo_pipelines.engine.partition_ranges import day_key
+    from slo_pipelines.engine.common.partition_ranges import day_key
     from slo_pipelines.resources.prometheus import PrometheusResource
     from tests.pipeline_helpers import definitions, run_range
 

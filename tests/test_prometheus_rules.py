@@ -24,11 +24,11 @@ import requests
 import yaml
 
 from slo_pipelines.catalog import load_catalog
-from slo_pipelines.engine.alerts import ALERT_RULES
-from slo_pipelines.engine.counters import CounterSeries, bucket_increases
-from slo_pipelines.engine.evaluate import CatalogEvaluator
-from slo_pipelines.engine.prometheus_rules import export_rules, label_filter, rules_yaml
-from slo_pipelines.ingest.cli_rules import add_rules_parser
+from slo_pipelines.cli.rules import add_rules_parser
+from slo_pipelines.engine.alerting.prometheus_rules import export_rules, label_filter, rules_yaml
+from slo_pipelines.engine.alerting.rules import ALERT_RULES
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+from slo_pipelines.engine.sli.counters import CounterSeries, bucket_increases
 from tests.prometheus_server import prometheus_with_history, require_prometheus
 
 SCRAPE = 15

@@ -25,8 +25,8 @@ from slo_pipelines.catalog.edge_case_policy import (
     policy_for,
 )
 from slo_pipelines.catalog.models import Scope
-from slo_pipelines.engine.request_logs import LogCounts, RequestLogError, count_requests, log_target
-from slo_pipelines.engine.samples import validate_samples
+from slo_pipelines.engine.sli.request_logs import LogCounts, RequestLogError, count_requests, log_target
+from slo_pipelines.engine.sli.samples import validate_samples
 from slo_pipelines.resources.request_log_files import read_request_log
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -700,7 +700,7 @@ def test_cli_slo_option_and_errors(tmp_path: Path) -> None:
     unknown = ingest("--catalog", str(catalog), "--logs", str(logs), "--out", str(out), "--slo", "nope")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith(
-        "slo: --slo: no SLO 'nope' in the catalog (known: api-availability, api-latency)"
+        "slo: error: --slo: no SLO 'nope' in the catalog (known: api-availability, api-latency)"
     )
 
     no_service = ingest("--catalog", str(catalog), "--logs", str(logs), "--out", str(out))
@@ -712,7 +712,7 @@ def test_cli_slo_option_and_errors(tmp_path: Path) -> None:
     )
     assert sampled.returncode == 1
     assert sampled.stderr.count("\n") == 1 and "Traceback" not in sampled.stderr
-    assert f"slo: {logs}: line 1: an error (status 503) is sampled" in sampled.stderr
+    assert f"slo: error: {logs}: line 1: an error (status 503) is sampled" in sampled.stderr
     assert not out.exists()
 
     bad_out = ingest("--catalog", str(catalog), "--logs", str(logs), "--out", str(tmp_path / "o.txt"))

@@ -25,15 +25,15 @@ from slo_pipelines.catalog.models import (
     Scope,
     TimeWindow,
 )
-from slo_pipelines.engine.buckets import SLOBuckets
-from slo_pipelines.engine.dependency_outages import (
+from slo_pipelines.engine.budgets.buckets import SLOBuckets
+from slo_pipelines.engine.exclusions.dependency_outages import (
     DependencyOutageError,
     OutageRules,
     VendorIncident,
     propose_outages,
 )
-from slo_pipelines.engine.exclusions import ExclusionInterval, covered_seconds, merge
-from slo_pipelines.engine.runtime_exclusions import (
+from slo_pipelines.engine.exclusions.intervals import ExclusionInterval, covered_seconds, merge
+from slo_pipelines.engine.exclusions.runtime import (
     ExclusionInputError,
     ExclusionLogError,
     ReviewPolicy,
@@ -180,7 +180,7 @@ def test_recurring_share_counts_every_occurrence_in_the_window() -> None:
     assert by_id["daily"].review_reasons == ("covers 16.7% of a 28d window (more than 5%)",)
     assert by_id["weekly"].largest_share == pytest.approx(8 / (28 * 24)) and not by_id["weekly"].needs_review
     catalog = _catalog([_slo("short", "svc", 0.99, window_days=1)])
-    from slo_pipelines.engine.runtime_exclusions import catalog_review_periods
+    from slo_pipelines.engine.exclusions.runtime import catalog_review_periods
 
     judged = {x.id: x for x in fold_events(events, period_for=catalog_review_periods(catalog))}
     assert judged["weekly"].largest_share == pytest.approx(2 / 24)
@@ -545,7 +545,7 @@ def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
     )
     assert (bad.returncode, bad.stderr) == (
         1,
-        'slo: --end: must be after start (got "2026-03-01T01:00:00Z")\n',
+        'slo: error: --end: must be after start (got "2026-03-01T01:00:00Z")\n',
     )
     tz = slo(
         "add",
@@ -563,7 +563,7 @@ def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
         "other",
         *who,
     )
-    assert (tz.returncode, tz.stderr) == (1, 'slo: --time-zone: unknown time zone (got "Mars/Base")\n')
+    assert (tz.returncode, tz.stderr) == (1, 'slo: error: --time-zone: unknown time zone (got "Mars/Base")\n')
     usage = slo(
         "add",
         "--scope",
@@ -578,7 +578,7 @@ def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
     )
     assert (usage.returncode, usage.stderr) == (
         2,
-        "slo: --scope: must be slo:NAME, service:NAME or all (got 'team:x')\n",
+        "slo: error: --scope: must be slo:NAME, service:NAME or all (got 'team:x')\n",
     )
     dup = slo(
         "add",
@@ -596,7 +596,7 @@ def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
     )
     assert (dup.returncode, dup.stderr) == (
         1,
-        "slo: --id: an exclusion with this id already exists (got 'late')\n",
+        "slo: error: --id: an exclusion with this id already exists (got 'late')\n",
     )
 
     revoked = slo("revoke", "upgrade", "--reason", "postponed", "--by", "carol")
@@ -604,7 +604,7 @@ def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
     again = slo("revoke", "upgrade", "--reason", "postponed", "--by", "carol")
     assert (again.returncode, again.stderr) == (
         1,
-        "slo: exclusion 'upgrade' was already revoked by carol (postponed)\n",
+        "slo: error: exclusion 'upgrade' was already revoked by carol (postponed)\n",
     )
 
     listed = slo("list", "--format", "json")

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slo_pipelines.engine.counters import CounterSeries
-from slo_pipelines.engine.series_stats import (
+from slo_pipelines.engine.sli.counters import CounterSeries
+from slo_pipelines.engine.sli.series_stats import (
     SERIES_STATS_COLUMNS,
     SeriesStatsOptions,
     combine_series_stats,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from slo_pipelines.engine.status_minutes import StatusObservation, observed_minutes, status_buckets
+from slo_pipelines.engine.sli.status_minutes import StatusObservation, observed_minutes, status_buckets
 from slo_pipelines.resources.third_party import (
     StatusPageAdapter,
     ThirdPartyStatusAdapter,

@@ -32,8 +32,14 @@ from slo_pipelines.catalog.journeys import (
     journey_groups,
     parse_user_journey,
 )
-from slo_pipelines.engine.otlp_spans import flatten_otlp
-from slo_pipelines.engine.traces import TraceError, TraceSet, assemble_traces, journey_buckets, journey_target
+from slo_pipelines.engine.sli.otlp_spans import flatten_otlp
+from slo_pipelines.engine.sli.traces import (
+    TraceError,
+    TraceSet,
+    assemble_traces,
+    journey_buckets,
+    journey_target,
+)
 from slo_pipelines.resources.trace_files import read_trace_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -417,7 +423,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
         _cli("traces", "--catalog", str(FLEET), "--traces", str(missing), "--out", str(tmp_path / "o.csv"))
         == 1
     )
-    assert capsys.readouterr().err.strip() == f"slo: {missing}: file not found"
+    assert capsys.readouterr().err.strip() == f"slo: error: {missing}: file not found"
     garbage = tmp_path / "g.jsonl"
     garbage.write_text("{oops\n", encoding="utf-8")
     assert (
@@ -425,7 +431,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
         == 1
     )
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"slo: {garbage}: no readable span (1 rejected; line 1: not valid JSON")
+    assert err.startswith(f"slo: error: {garbage}: no readable span (1 rejected; line 1: not valid JSON")
     assert "\n" not in err
     code = _cli("traces", "--catalog", str(FLEET), "--traces", str(garbage), "--out", str(tmp_path / "o.txt"))
     assert code == 2

@@ -9,9 +9,9 @@ import pandas as pd
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
-from slo_pipelines.engine.alert_events import alert_events
-from slo_pipelines.engine.alerts import LOOKBACKS, MAX_LOOKBACK_SECONDS
-from slo_pipelines.engine.snapshots import snapshot_digests, snapshot_rows
+from slo_pipelines.engine.alerting.events import alert_events
+from slo_pipelines.engine.alerting.rules import LOOKBACKS, MAX_LOOKBACK_SECONDS
+from slo_pipelines.engine.budgets.snapshots import snapshot_digests, snapshot_rows
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
-from slo_pipelines.engine.rollups import excluded_mask, rollup
+from slo_pipelines.engine.budgets.rollups import excluded_mask, rollup
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 

@@ -6,7 +6,7 @@ import pandas as pd
 from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.catalog.budget_policy import catalog_budget_policies, policy_for_slo
-from slo_pipelines.engine.budget_decisions import DECISION_COLUMNS, decision_events, engaged_state
+from slo_pipelines.engine.alerting.budget_decisions import DECISION_COLUMNS, decision_events, engaged_state
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 

@@ -1,19 +1,24 @@
 """The engine over warehouse data: read exactly the history a set of instants needs, then evaluate.
 
 Rolling Occurrences windows that reach far behind the burn-rate lookbacks are read from hourly
-rollups for their older part (`engine/coarse.py`) when every instant is on an hour: a year-long window
+rollups for their older part (`engine/budgets/coarse.py`) when every instant is on an hour: a year-long window
 reads 8,760 rollup rows, not 525,600 minutes.
 """
 
 import pandas as pd
 
 from slo_pipelines.catalog import Catalog
-from slo_pipelines.engine.alerts import MAX_LOOKBACK_SECONDS
-from slo_pipelines.engine.coarse import ROLLUP_GRAIN_SECONDS, CoarseHistory, coarse_candidates, excluded_spans
-from slo_pipelines.engine.evaluate import CatalogEvaluator
-from slo_pipelines.engine.policies import warning_thresholds
-from slo_pipelines.engine.runtime_exclusions import with_runtime_exclusions
-from slo_pipelines.engine.snapshots import history_start
+from slo_pipelines.engine.alerting.policies import warning_thresholds
+from slo_pipelines.engine.alerting.rules import MAX_LOOKBACK_SECONDS
+from slo_pipelines.engine.budgets.coarse import (
+    ROLLUP_GRAIN_SECONDS,
+    CoarseHistory,
+    coarse_candidates,
+    excluded_spans,
+)
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+from slo_pipelines.engine.budgets.snapshots import history_start
+from slo_pipelines.engine.exclusions.runtime import with_runtime_exclusions
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
-from slo_pipelines.engine.samples import staged_buckets
+from slo_pipelines.engine.sli.samples import staged_buckets
 from slo_pipelines.ingest.prometheus import ingest_with_resource
 from slo_pipelines.quality import BUCKET_RULES
 from slo_pipelines.quality.collection import CollectionFinding

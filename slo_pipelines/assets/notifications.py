@@ -12,9 +12,9 @@ import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
-from slo_pipelines.engine.alert_delivery import prepare_notification
-from slo_pipelines.engine.alert_payloads import AlertEvent, Links
-from slo_pipelines.engine.notification_log import DeliveryRecord, owed_notifications
+from slo_pipelines.engine.alerting.delivery import prepare_notification
+from slo_pipelines.engine.alerting.notification_log import DeliveryRecord, owed_notifications
+from slo_pipelines.engine.alerting.payloads import AlertEvent, Links
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.notifiers import Notifier
 from slo_pipelines.resources.warehouse import WarehouseResource

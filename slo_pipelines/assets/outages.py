@@ -8,8 +8,8 @@ import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
-from slo_pipelines.engine.buckets import group_buckets
-from slo_pipelines.engine.dependency_outages import propose_outages
+from slo_pipelines.engine.budgets.buckets import group_buckets
+from slo_pipelines.engine.exclusions.dependency_outages import propose_outages
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 

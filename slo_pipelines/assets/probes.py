@@ -7,8 +7,8 @@ tick in a tag and run only the probes due at that tick; a manual materialization
 import dagster as dg
 
 from slo_pipelines.catalog import CatalogError
-from slo_pipelines.engine.probe_results import probe_buckets
-from slo_pipelines.engine.timeutil import TimeParseError, parse_instant
+from slo_pipelines.engine.common.timeutil import TimeParseError, parse_instant
+from slo_pipelines.engine.sli.probe_results import probe_buckets
 from slo_pipelines.resources.probes import ProbeConfigError, ProbeRunnerResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 

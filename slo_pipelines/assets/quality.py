@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
-from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.quality.collection import CollectionThresholds, audit_collection, collection_summary
 from slo_pipelines.quality.report import audit_rows_for_warehouse, quality_report, stored_series_findings
 from slo_pipelines.reports.quality import render_quality_markdown

@@ -3,8 +3,8 @@
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
-from slo_pipelines.engine.report_model import budget_report as build_report
-from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.engine.budgets.report_model import budget_report as build_report
+from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.reports import render_markdown_summary
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.report_store import ReportStoreResource

@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 
 from slo_pipelines.catalog import Catalog
-from slo_pipelines.cli import results_table
-from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.engine.common.timeutil import format_instant
+from slo_pipelines.reports.tables import RESULT_HEADERS, render_table, result_rows
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
@@ -39,7 +39,7 @@ def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
             }
         )
     print(f"\nbudgets at {format_instant(int(latest['at'].max()))}:")
-    print(results_table(rows))
+    print(render_table(result_rows(rows), RESULT_HEADERS))
     events = warehouse.read_alert_events()
     quarantined = warehouse.read_quarantine()
     print(f"\nalert events replayed: {len(events)}; rows quarantined: {len(quarantined)}")

@@ -3,7 +3,7 @@
 How each query is read:
 - `ratioMetric` with `counter: true` whose query is a series selector, optionally wrapped in `sum(...)`
   or `sum by/without (...) (...)`: the raw samples are read and turned into exact per-bucket increases
-  (`engine/counters.py`), summed over every selected series. Reading starts `lookback` seconds before
+  (`engine/sli/counters.py`), summed over every selected series. Reading starts `lookback` seconds before
   the range so that each series has its baseline sample.
 - a `thresholdMetric` whose query selects a histogram's `_bucket` series (every `le`): good is the
   increase of the bucket whose `le` equals the objective's threshold, total that of `le="+Inf"`, so a
@@ -19,7 +19,7 @@ is returned in `rejected` with its reason, never written as data.
 
 The raw counter series read along the way (for a histogram, its `le="+Inf"` series, which stand for the
 whole histogram) also give per-day collection consistency: resets, churn and region coverage
-(`engine/series_stats.py`), returned as `IngestResult.series_stats`.
+(`engine/sli/series_stats.py`), returned as `IngestResult.series_stats`.
 """
 
 import math
@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.catalog.models import SLO, Catalog, Indicator
-from slo_pipelines.engine.counters import CounterSeries, bucket_increases
-from slo_pipelines.engine.promql import (
+from slo_pipelines.engine.common.timeutil import format_instant
+from slo_pipelines.engine.sli.counters import CounterSeries, bucket_increases
+from slo_pipelines.engine.sli.promql import (
     BUCKET_PLACEHOLDER,
     QueryError,
     SeriesSelector,
@@ -40,14 +41,13 @@ from slo_pipelines.engine.promql import (
     substitute_bucket,
     uses_bucket_placeholder,
 )
-from slo_pipelines.engine.series_stats import (
+from slo_pipelines.engine.sli.series_stats import (
     DEFAULT_SERIES_OPTIONS,
     SeriesStatsOptions,
     combine_series_stats,
     empty_series_stats,
     series_stats,
 )
-from slo_pipelines.engine.timeutil import format_instant
 from slo_pipelines.resources.prometheus import PrometheusClient, PrometheusError, PrometheusResource
 
 DEFAULT_LOOKBACK_SECONDS = 300

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.catalog.models import SLO
-from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.quality.gx_runtime import dataframe_validation, run_lock
 
 MAX_GAPS_LISTED = 20

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.quality.bucket_audit import ExpectationOutcome
 from slo_pipelines.quality.collection import CollectionFinding
 

@@ -1,6 +1,6 @@
 """Audits of collection *consistency* per SLO and day: restarts, series churn and region coverage.
 
-`engine/series_stats.py` measures how the raw counter series behaved; this judges whether a day's data
+`engine/sli/series_stats.py` measures how the raw counter series behaved; this judges whether a day's data
 can be trusted as collected: a crash-looping exporter, an autoscaler churning most of the fleet, a
 failover that left minutes reported by no region, or an active/passive service served by two regions
 at once (double counted, or a split brain). Like `collection.py`, the numbers are computed with pandas

@@ -21,8 +21,8 @@ import dagster as dg
 import requests
 from pydantic import Field
 
-from slo_pipelines.engine.alert_payloads import Decision, Notification
-from slo_pipelines.engine.notification_log import DeliveryRecord, Owed, suppressed_record
+from slo_pipelines.engine.alerting.notification_log import DeliveryRecord, Owed, suppressed_record
+from slo_pipelines.engine.alerting.payloads import Decision, Notification
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 OPSGENIE_MESSAGE_MAX = 130

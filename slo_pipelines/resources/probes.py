@@ -19,7 +19,7 @@ import requests
 from pydantic import Field
 
 from slo_pipelines.catalog.probes import Probe, ProbeStep, fill_templates, load_probes
-from slo_pipelines.engine.probe_results import ProbeOutcome, StepOutcome, judge_response
+from slo_pipelines.engine.sli.probe_results import ProbeOutcome, StepOutcome, judge_response
 
 
 class ProbeConfigError(ValueError):

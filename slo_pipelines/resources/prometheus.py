@@ -21,7 +21,7 @@ import numpy as np
 import requests
 from pydantic import Field
 
-from slo_pipelines.engine.counters import CounterSeries
+from slo_pipelines.engine.sli.counters import CounterSeries
 
 MAX_POINTS_PER_SERIES = 11_000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

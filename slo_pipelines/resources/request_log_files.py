@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from slo_pipelines.engine.request_logs import REJECTED_COLUMNS, RequestLogError
+from slo_pipelines.engine.sli.request_logs import REJECTED_COLUMNS, RequestLogError
 
 LOG_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".log": "jsonl", ".csv": "csv"}
 _SHOWN_CHARS = 60

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from slo_pipelines.engine.samples import SamplesError
+from slo_pipelines.engine.sli.samples import SamplesError
 
 SUFFIXES = {
     ".csv": "csv",

@@ -7,8 +7,8 @@ import pandas as pd
 from pydantic import Field
 
 from slo_pipelines.catalog import Catalog
-from slo_pipelines.demo.generator import generate
-from slo_pipelines.engine.samples import SamplesError, stage_raw, staged_buckets
+from slo_pipelines.engine.sli.samples import SamplesError, stage_raw, staged_buckets
+from slo_pipelines.resources.demo_history import generate
 from slo_pipelines.resources.sample_files import SUFFIXES, read_samples
 
 DEMO_SOURCE = "demo-generator"

@@ -20,7 +20,7 @@ import pandas as pd
 import requests
 from pydantic import Field
 
-from slo_pipelines.engine.status_minutes import StatusObservation, observed_minutes, status_buckets
+from slo_pipelines.engine.sli.status_minutes import StatusObservation, observed_minutes, status_buckets
 
 COMPONENT_STATUSES = (
     "operational",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from slo_pipelines.engine.otlp_spans import REJECTED_COLUMNS
-from slo_pipelines.engine.traces import TraceError
+from slo_pipelines.engine.sli.otlp_spans import REJECTED_COLUMNS
+from slo_pipelines.engine.sli.traces import TraceError
 
 TRACE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log")
 _SHOWN_CHARS = 60

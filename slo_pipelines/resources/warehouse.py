@@ -31,7 +31,7 @@ from pydantic import Field
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from slo_pipelines.engine.timeutil import parse_instant
+from slo_pipelines.engine.common.timeutil import parse_instant
 from slo_pipelines.resources import warehouse_schema as schema
 from slo_pipelines.resources.warehouse_bulk import bulk_upsert
 from slo_pipelines.resources.warehouse_frames import (

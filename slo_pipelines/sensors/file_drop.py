@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import dagster as dg
 
 from slo_pipelines.assets.partitions import daily_partitions
-from slo_pipelines.engine.partition_ranges import day_index, day_ranges
-from slo_pipelines.engine.samples import SamplesError, stage_raw
+from slo_pipelines.engine.common.partition_ranges import day_index, day_ranges
+from slo_pipelines.engine.sli.samples import SamplesError, stage_raw
 from slo_pipelines.resources.sample_files import read_samples
 from slo_pipelines.resources.sample_source import SampleSourceResource
 

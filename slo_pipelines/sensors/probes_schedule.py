@@ -8,7 +8,7 @@ import dagster as dg
 
 from slo_pipelines.assets.probes import PROBE_TICK_TAG, probe_results
 from slo_pipelines.catalog.probes import PROBE_TICK_SECONDS
-from slo_pipelines.engine.timeutil import format_instant
+from slo_pipelines.engine.common.timeutil import format_instant
 
 PROBE_CRON = f"*/{PROBE_TICK_SECONDS // 60} * * * *"
 

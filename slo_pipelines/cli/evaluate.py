@@ -1,0 +1,94 @@
+"""`slo validate` and `slo evaluate`: the catalog checks and the engine alone (no Dagster, no database)."""
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from slo_pipelines.catalog import load_catalog
+from slo_pipelines.cli.common import (
+    INSTANT_HELP,
+    UserError,
+    add_format_option,
+    instant_argument,
+    render_table,
+)
+from slo_pipelines.reports.tables import RESULT_HEADERS, result_rows
+
+SAMPLES_HELP = "CSV, JSONL or Parquet file: slo,timestamp,good,total (optional bucket_seconds, value)"
+
+
+def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
+    p = sub.add_parser(
+        "validate",
+        help="validate a catalog directory; prints every error",
+        description="Validate a catalog directory: exit 0, or 1 with every error, one per line.",
+    )
+    p.add_argument("catalog_dir", nargs="?", metavar="CATALOG_DIR", help="catalog directory")
+    p.add_argument(
+        "--catalog", dest="catalog_option", metavar="DIR", help="catalog directory (same as CATALOG_DIR)"
+    )
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate every SLO objective at an instant (engine only)",
+        description="Evaluate every SLO objective of the catalog at --at from a samples file.",
+    )
+    p.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
+    p.add_argument("--samples", required=True, metavar="FILE", help=SAMPLES_HELP)
+    p.add_argument(
+        "--at",
+        required=True,
+        type=instant_argument("--at"),
+        help=f"evaluation instant (exclusive window end): {INSTANT_HELP}",
+    )
+    add_format_option(p)
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    directory = args.catalog_option or args.catalog_dir
+    if not directory:
+        raise UserError("give the catalog directory: slo validate DIR (or --catalog DIR)", 2)
+    if args.catalog_option and args.catalog_dir and args.catalog_option != args.catalog_dir:
+        raise UserError("give the catalog directory once (CATALOG_DIR or --catalog, not both)", 2)
+    catalog = load_catalog(directory)
+    kinds: dict[str, int] = {}
+    for d in catalog.documents:
+        kinds[d.kind] = kinds.get(d.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    print(f"{directory}: valid ({len(catalog.documents)} documents: {summary})")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from slo_pipelines.engine.alerting.policies import warning_thresholds
+    from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+    from slo_pipelines.engine.common.timeutil import format_instant
+    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
+    from slo_pipelines.resources.sample_files import read_samples
+
+    at = args.at
+    catalog = load_catalog(args.catalog)
+    raw = read_samples(args.samples)
+    try:
+        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+    except SamplesError as exc:
+        raise UserError(f"{args.samples}: {exc}") from None
+    if not checked.rejected.empty:
+        raise UserError(checked.first_error(args.samples))
+    results = CatalogEvaluator(catalog, checked.clean, warning_thresholds(catalog)).evaluate(at)
+    payload: dict[str, Any] = {
+        "at": format_instant(at),
+        "catalog_digest": catalog.digest(),
+        "slos": [r.to_json() for r in results],
+    }
+    if args.format == "json":
+        print(json.dumps(payload, indent=2, allow_nan=False))
+    else:
+        if args.format == "table":
+            print(f"evaluated at {payload['at']}")
+        print(render_table(result_rows(payload["slos"]), RESULT_HEADERS, args.format))
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,359 @@
+"""`slo exclusions add|list|revoke`: one-off and recurring exclusions recorded in the warehouse's audit log.
+
+Nothing is ever edited: `add` and `revoke` append events and `list` folds the log, so the history of
+who excluded what, when and why stays intact for auditors. Errors are one line on stderr: exit 1 when
+the exclusion itself is invalid (times, zone, RRULE, unknown names, unknown id), 2 when the command line
+is (missing or conflicting options, a malformed --scope).
+"""
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from typing import Any
+
+from slo_pipelines.catalog import Catalog, CatalogError, load_catalog
+from slo_pipelines.cli.common import EXIT_INVALID, EXIT_USAGE, UserError, error_line
+from slo_pipelines.engine.exclusions.runtime import (
+    DEFAULT_MAX_SHARE,
+    ExclusionInputError,
+    ExclusionLogError,
+    ReviewPolicy,
+    RuntimeExclusion,
+    catalog_registry,
+    catalog_review_periods,
+    duration_text,
+    fold_events,
+    parse_add_payload,
+)
+
+DEFAULT_WAREHOUSE_URL = "sqlite:///.slo/warehouse.db"
+CATEGORIES = ("maintenance", "dependency_outage", "security_patch", "regulatory", "other")
+OPTION_OF_FIELD = {
+    "scope": "--scope",
+    "start": "--start",
+    "end": "--end",
+    "duration": "--duration",
+    "rrule": "--rrule",
+    "timeZone": "--time-zone",
+    "until": "--until",
+    "category": "--category",
+    "reason": "--reason",
+    "requester": "--requester",
+    "approver": "--approver",
+    "ticket": "--ticket",
+}
+
+
+def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+    """Register `exclusions` (with add, list, revoke) on the top-level `slo` sub-command group."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "exclusions", help="record, list and revoke exclusions (append-only audit log in the warehouse)"
+    )
+    actions = p.add_subparsers(dest="exclusions_command", required=True, parser_class=type(p))
+
+    add = actions.add_parser("add", help="record a one-off or recurring exclusion")
+    add.add_argument("--scope", required=True, help="slo:NAME, service:NAME or all")
+    add.add_argument(
+        "--start", required=True, help="ISO 8601 with offset; local time without offset with --rrule"
+    )
+    add.add_argument("--end", help="one-off end, ISO 8601 with offset")
+    add.add_argument("--duration", help="length such as 2h (recurring: each occurrence's length)")
+    add.add_argument("--rrule", help="recurrence such as FREQ=WEEKLY;BYDAY=SU (no DTSTART)")
+    add.add_argument("--time-zone", help="IANA zone of a recurring exclusion's local times (default UTC)")
+    add.add_argument("--until", help="no occurrence starts at or after this instant (ISO 8601 with offset)")
+    add.add_argument("--category", required=True, choices=CATEGORIES)
+    add.add_argument("--reason", required=True)
+    add.add_argument("--requester", required=True, help="who asks for the exclusion (recorded as its author)")
+    add.add_argument("--approver", required=True)
+    add.add_argument("--ticket", help="link to the change or incident ticket")
+    add.add_argument("--id", help="exclusion id (default: a new exc-… id)")
+    add.add_argument("--catalog", help="catalog directory: checks scope names and sizes the review period")
+    add.add_argument(
+        "--max-share",
+        type=float,
+        default=DEFAULT_MAX_SHARE,
+        help="flag for review above this share of the SLO window (default 0.05)",
+    )
+    _warehouse_option(add)
+    add.set_defaults(func=cmd_add)
+
+    show = actions.add_parser("list", help="every exclusion with its state and review flags")
+    show.add_argument("--format", choices=["table", "json"], default="table")
+    show.add_argument("--state", choices=["active", "revoked", "all"], default="all")
+    show.add_argument("--catalog", help="catalog directory: sizes the review period from the SLO windows")
+    show.add_argument("--max-share", type=float, default=DEFAULT_MAX_SHARE)
+    _warehouse_option(show)
+    show.set_defaults(func=cmd_list)
+
+    revoke = actions.add_parser("revoke", help="revoke an exclusion (appends a revoke event)")
+    revoke.add_argument("exclusion_id")
+    revoke.add_argument("--reason", required=True)
+    revoke.add_argument("--by", required=True, help="who revokes it")
+    _warehouse_option(revoke)
+    revoke.set_defaults(func=cmd_revoke)
+
+    approve = actions.add_parser(
+        "approve", help="turn a proposed dependency-outage exclusion into an exclusion"
+    )
+    approve.add_argument("proposal_id")
+    approve.add_argument("--approver", required=True)
+    approve.add_argument("--requester", default="dependency-outage-detector")
+    approve.add_argument("--ticket")
+    _warehouse_option(approve)
+    approve.set_defaults(func=cmd_approve)
+    return p
+
+
+def _warehouse_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--warehouse-url",
+        default=None,
+        help=f"SQLAlchemy URL (default $SLO_WAREHOUSE_URL, else {DEFAULT_WAREHOUSE_URL})",
+    )
+
+
+# ---- commands -----------------------------------------------------------------------------------
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    return _guarded(_add, args)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    return _guarded(_list, args)
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    return _guarded(_revoke, args)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _guarded(_approve, args)
+
+
+def _approve(args: argparse.Namespace) -> int:
+    warehouse = _warehouse(args.warehouse_url)
+    proposals = {p["id"]: p for p in warehouse.read_outage_proposals()}
+    proposal = proposals.get(args.proposal_id)
+    if proposal is None:
+        raise UserError(f"proposal_id: no proposed exclusion with this id (got {args.proposal_id!r})")
+    if any(e["exclusion_id"] == args.proposal_id for e in _events(warehouse)):
+        raise UserError(f"proposal_id: already approved (got {args.proposal_id!r})")
+    payload = {
+        "scope": {"slo": proposal["scope"].removeprefix("slo:")},
+        "start": proposal["start"],
+        "end": proposal["end"],
+        "category": "dependency_outage",
+        "reason": proposal["reason"],
+        "requester": args.requester,
+        "approver": args.approver,
+        **({"ticket": args.ticket} if args.ticket else {}),
+    }
+    parse_add_payload(args.proposal_id, payload)
+    warehouse.append_exclusion_event(args.proposal_id, "add", payload, recorded_by=args.approver)
+    print(f"approved {args.proposal_id}: {proposal['scope']} {proposal['start']} → {proposal['end']}")
+    return 0
+
+
+def _guarded(run: Any, args: argparse.Namespace) -> int:
+    """Every failure a user can cause ends as one line on stderr with its exit status."""
+    import sqlalchemy as sa
+
+    try:
+        code: int = run(args)
+        return code
+    except CatalogError as exc:
+        for line in str(exc).splitlines():
+            print(error_line(line), file=sys.stderr)
+        return EXIT_INVALID
+    except UserError as exc:
+        print(error_line(str(exc)), file=sys.stderr)
+        return exc.code
+    except ExclusionLogError as exc:
+        print(error_line(str(exc)), file=sys.stderr)
+        return EXIT_INVALID
+    except sa.exc.SQLAlchemyError as exc:
+        origin = getattr(exc, "orig", None)
+        detail = (str(exc) if origin is None else str(origin)).splitlines()[0]
+        print(error_line(f"warehouse: {detail}"), file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _add(args: argparse.Namespace) -> int:
+    payload = _payload(args)
+    catalog = load_catalog(args.catalog) if args.catalog else None
+    _check_share(args.max_share)
+    if catalog is not None:
+        payload["reviewPeriodSeconds"] = catalog_review_periods(catalog)(_scope_of(payload))
+    exclusion_id = args.id or f"exc-{uuid.uuid4().hex[:12]}"
+    try:
+        parse_add_payload(
+            exclusion_id, payload, registry=None if catalog is None else catalog_registry(catalog)
+        )
+    except ExclusionInputError as exc:
+        raise UserError(f"{OPTION_OF_FIELD.get(exc.field, exc.field)}: {exc.message}") from None
+    warehouse = _warehouse(args.warehouse_url)
+    if any(e["exclusion_id"] == exclusion_id for e in _events(warehouse)):
+        raise UserError(f"--id: an exclusion with this id already exists (got {exclusion_id!r})")
+    warehouse.append_exclusion_event(exclusion_id, "add", payload, recorded_by=args.requester)
+    added = _by_id(_fold(warehouse, catalog, args.max_share), exclusion_id)
+    review = f"; needs review: {'; '.join(added.review_reasons)}" if added.needs_review else ""
+    print(f"added {exclusion_id} ({added.rule.category}, {_scope(added)}){review}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    _check_share(args.max_share)
+    catalog = load_catalog(args.catalog) if args.catalog else None
+    exclusions = _fold(_warehouse(args.warehouse_url), catalog, args.max_share)
+    shown = [x for x in exclusions if args.state == "all" or x.state == args.state]
+    if args.format == "json":
+        print(json.dumps({"exclusions": [x.to_json() for x in shown]}, indent=2))
+    else:
+        print(_table(shown))
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    for key in ("reason", "by"):
+        if not getattr(args, key).strip():
+            raise UserError(f"--{key}: must not be empty", EXIT_USAGE)
+    warehouse = _warehouse(args.warehouse_url)
+    target = _by_id(_fold(warehouse, None, DEFAULT_MAX_SHARE), args.exclusion_id)
+    if target.revocation is not None:
+        raise UserError(
+            f"exclusion {args.exclusion_id!r} was already revoked by {target.revocation.recorded_by} "
+            f"({target.revocation.reason})"
+        )
+    warehouse.append_exclusion_event(
+        args.exclusion_id, "revoke", {"reason": args.reason}, recorded_by=args.by
+    )
+    print(f"revoked {args.exclusion_id}")
+    return 0
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _payload(args: argparse.Namespace) -> dict[str, Any]:
+    """The add payload from the options; option combinations are usage errors, values are checked later."""
+    if args.rrule is not None:
+        if args.end is not None:
+            raise UserError("--end: a recurring exclusion takes --duration, not --end", EXIT_USAGE)
+        if args.duration is None:
+            raise UserError("--duration: is required with --rrule", EXIT_USAGE)
+    else:
+        for option, value in (("--time-zone", args.time_zone), ("--until", args.until)):
+            if value is not None:
+                raise UserError(f"{option}: only applies with --rrule (got {value!r})", EXIT_USAGE)
+        if (args.end is None) == (args.duration is None):
+            raise UserError("--end: give either --end or --duration for a one-off exclusion", EXIT_USAGE)
+    for option, value in (
+        ("--reason", args.reason),
+        ("--requester", args.requester),
+        ("--approver", args.approver),
+    ):
+        if not value.strip():
+            raise UserError(f"{option}: must not be empty", EXIT_USAGE)
+    payload: dict[str, Any] = {
+        "scope": _parse_scope(args.scope),
+        "start": args.start,
+        "category": args.category,
+        "reason": args.reason,
+        "requester": args.requester,
+        "approver": args.approver,
+    }
+    optional = {
+        "end": args.end,
+        "duration": args.duration,
+        "rrule": args.rrule,
+        "timeZone": args.time_zone,
+        "until": args.until,
+        "ticket": args.ticket,
+    }
+    payload.update({key: value for key, value in optional.items() if value is not None})
+    return payload
+
+
+def _parse_scope(text: str) -> dict[str, str]:
+    if text.strip() == "all":
+        return {}
+    kind, _, name = text.partition(":")
+    if kind not in ("slo", "service") or not name.strip():
+        raise UserError(f"--scope: must be slo:NAME, service:NAME or all (got {text!r})", EXIT_USAGE)
+    return {kind: name.strip()}
+
+
+def _scope_of(payload: dict[str, Any]) -> Any:
+    from slo_pipelines.catalog.models import Scope
+
+    return Scope(**payload["scope"])
+
+
+def _check_share(value: float) -> None:
+    if not 0 < value <= 1:
+        raise UserError(f"--max-share: must be in (0, 1] (got {value!r})", EXIT_USAGE)
+
+
+def _warehouse(url: str | None) -> Any:
+    from slo_pipelines.resources.warehouse import WarehouseResource
+
+    chosen = url or os.environ.get("SLO_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL
+    warehouse = WarehouseResource(url=chosen)
+    try:
+        warehouse.ensure_schema()
+    except ValueError as exc:
+        raise UserError(f"--warehouse-url: {str(exc).removeprefix('warehouse url: ')}", EXIT_USAGE) from None
+    return warehouse
+
+
+def _events(warehouse: Any) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = warehouse.read_exclusion_events()
+    return events
+
+
+def _fold(warehouse: Any, catalog: Catalog | None, max_share: float) -> list[RuntimeExclusion]:
+    return fold_events(
+        _events(warehouse),
+        policy=ReviewPolicy(max_share=max_share),
+        period_for=None if catalog is None else catalog_review_periods(catalog),
+    )
+
+
+def _by_id(exclusions: list[RuntimeExclusion], exclusion_id: str) -> RuntimeExclusion:
+    for x in exclusions:
+        if x.id == exclusion_id:
+            return x
+    known = ", ".join(x.id for x in exclusions[-5:]) or "none recorded"
+    raise UserError(f"no exclusion with id {exclusion_id!r} (latest: {known})")
+
+
+def _scope(x: RuntimeExclusion) -> str:
+    return x.to_json()["scope"]
+
+
+def _when(x: RuntimeExclusion) -> str:
+    rule = x.rule
+    data = x.to_json()
+    if rule.is_recurring:
+        until = f" until {data['until']}" if data["until"] else ""
+        each = duration_text(rule.duration_seconds or 0)
+        return f"{rule.rrule} from {rule.start_local} {rule.time_zone}, {each} each{until}"
+    return f"{data['start']} → {data['end']}"
+
+
+def _table(exclusions: list[RuntimeExclusion]) -> str:
+    headers = ["ID", "STATE", "CATEGORY", "SCOPE", "WHEN", "FLAGS", "REASON"]
+    rows = []
+    for x in exclusions:
+        flags = ",".join(
+            name for name, on in (("retroactive", x.retroactive), ("needs_review", x.needs_review)) if on
+        )
+        rows.append([x.id, x.state, x.rule.category, _scope(x), _when(x), flags or "-", x.rule.reason])
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,328 @@
+"""Evaluate SLO objectives at one instant or at every step of a range, with one vectorised code path.
+
+`ObjectiveEvaluator.series` computes everything (window SLI, budget, seven burn rates, alerts, status,
+coverage) for an array of instants using the prefix-sum grid; a point evaluation is a series of one.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slo_pipelines.catalog.models import SLO, Catalog, Objective
+from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS, firing
+from slo_pipelines.engine.budgets.buckets import SLOBuckets, empty_buckets, group_buckets
+from slo_pipelines.engine.budgets.coarse import CoarseHistory, CoarseHistoryError, CoarseSums
+from slo_pipelines.engine.budgets.grid import BucketGrid
+from slo_pipelines.engine.budgets.results import AppliedExclusion, FiringAlert, SLOResult
+from slo_pipelines.engine.budgets.windows import window_bounds_series
+from slo_pipelines.engine.exclusions.intervals import (
+    ExclusionInterval,
+    applicable,
+    covered_seconds_series,
+    expand_rules,
+    merge,
+)
+
+DEFAULT_WARNING_THRESHOLD = 0.25
+STATUS_CODES = ("ok", "warning", "breach", "no_data")
+_STATUS_VALUES = pd.Series(STATUS_CODES).array  # pandas' default string dtype; `take` maps codes to it
+Pos = np.ndarray | slice
+
+
+@dataclass
+class _Tally:
+    """What one interval yields under an objective's rules: (good, total, consumed_bad, sli)."""
+
+    good: np.ndarray
+    total: np.ndarray
+    consumed: np.ndarray
+    sli: np.ndarray
+
+
+def _f(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _f64(x: np.ndarray) -> np.ndarray:
+    """Integers stay as they are (the division converts them exactly); anything else becomes float64."""
+    x = np.asarray(x)
+    return x if x.dtype.kind in "iu" else x.astype(np.float64, copy=False)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den in float64 where den > 0, else NaN (a null SLI or burn rate)."""
+    num, den = _f64(num), _f64(den)
+    out = np.full(den.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _regular_step(ats: np.ndarray) -> int | None:
+    """The common spacing of evenly spaced instants (any one or two instants count as even)."""
+    if ats.size < 2:
+        return None
+    step = int(ats[1] - ats[0])
+    if step <= 0 or int(ats[-1] - ats[0]) != step * (ats.size - 1):
+        return None
+    return step if bool(np.all(np.diff(ats) == step)) else None
+
+
+class ObjectiveEvaluator:
+    """All the numbers for one SLO objective, over a grid sized for the instants it will be asked about."""
+
+    def __init__(
+        self,
+        slo: SLO,
+        objective: Objective,
+        buckets: SLOBuckets,
+        intervals: Sequence[ExclusionInterval],
+        span_start: int,
+        span_end: int,
+        coarse: CoarseSums | None = None,
+    ) -> None:
+        self.slo = slo
+        self.coarse = coarse
+        if coarse is not None:
+            span_start = max(span_start, coarse.fine_from)
+        self.objective = objective
+        self.buckets = buckets
+        self.b = buckets.bucket_seconds
+        self.timeslices = slo.budgeting_method != "Occurrences"
+        align = self.b
+        if self.timeslices:
+            align = objective.time_slice_window_seconds or self.b
+        origin = (span_start // align) * align
+        end = -(-span_end // align) * align
+        self.merged = merge((iv.start, iv.end) for iv in intervals)
+        sel = buckets.between(origin, end)
+        self.grid = BucketGrid(
+            origin=origin,
+            n=(end - origin) // self.b,
+            bucket_seconds=self.b,
+            starts=buckets.starts[sel],
+            good=buckets.good[sel],
+            total=buckets.total[sel],
+            value=buckets.value[sel],
+            excluded=self.merged,
+            objective=objective,
+            is_threshold=self.timeslices and (objective.indicator or slo.indicator).kind == "threshold",
+        )
+
+    def _tally(self, lo: np.ndarray, hi: np.ndarray) -> _Tally:
+        g = self.grid
+        ia, ie = g.index(lo), g.index(hi)
+        if not self.timeslices:
+            s = g.sums(ia, ie)
+            return _Tally(_f(s.good), _f(s.total), _f(s.bad), _ratio(s.good, s.total))
+        c = g.slices(ia, ie)
+        policy = self.slo.no_data_policy
+        nodata = c.nodata if policy != "ignore" else np.zeros_like(c.nodata)
+        considered = c.data + nodata
+        if self.slo.budgeting_method == "Timeslices":
+            good = c.good + (nodata if policy == "good" else 0)
+            return _Tally(_f(good), _f(considered), _f(considered - good), _ratio(good, considered))
+        good_r = _f(c.ratio_sum) + (_f(nodata) if policy == "good" else 0.0)
+        bad_r = _f(c.one_minus_ratio_sum) + (_f(nodata) if policy == "bad" else 0.0)
+        return _Tally(good_r, _f(considered), bad_r, _ratio(good_r, considered))
+
+    def _allowed(self, window: _Tally, ws: np.ndarray, full_end: np.ndarray) -> np.ndarray:
+        miss = 1.0 - self.objective.target
+        if not self.timeslices:
+            return miss * window.total
+        c = self.grid.slices(self.grid.index(ws), self.grid.index(full_end))
+        return miss * _f(c.touched - c.excluded)
+
+    def _positions(self, first: int, count: int, step: int | None, instants: np.ndarray | None = None) -> Pos:
+        """Grid indices of `first + j·step`: a strided slice when possible, else an index array."""
+        if step is not None:
+            pos = self.grid.regular_index(first, count, step)
+            if pos is not None:
+                return pos
+            instants = first + step * np.arange(count, dtype=np.int64)
+        assert instants is not None
+        return self.grid.index(instants)
+
+    def series(self, ats: np.ndarray, warning_threshold: float = DEFAULT_WARNING_THRESHOLD) -> pd.DataFrame:
+        ats = np.asarray(ats, dtype=np.int64)
+        ws, full_end = window_bounds_series(self.slo.time_window, ats)
+        g = self.grid
+        step = _regular_step(ats) if not self.timeslices else None
+        m = int(ats.size)
+        a0 = int(ats[0]) if m else 0
+        if self.timeslices:
+            win = self._tally(ws, ats)
+            allowed = self._allowed(win, ws, full_end)
+            rows = g.sums(g.index(ws), g.index(ats)).rows
+        else:
+            full_end = ats
+            p_at = self._positions(a0, m, step, ats)
+            ws_step = step if self.slo.time_window.is_rolling else None
+            p_ws = self._positions(int(ws[0]) if m else 0, m, ws_step, ws)
+            s = g.sums(p_ws, p_at)
+            good, total, bad, rows = s.good, s.total, s.bad, s.rows
+            if self.coarse is not None:
+                if m and a0 - MAX_LOOKBACK_SECONDS < self.coarse.fine_from:
+                    raise CoarseHistoryError("burn-rate lookbacks must lie in the minute data")
+                cg, ct, cb, cr = self.coarse.sums(ws)
+                good, total, bad, rows = good + cg, total + ct, bad + cb, rows + cr
+            win = _Tally(_f(good), _f(total), _f(bad), _ratio(good, total))
+            allowed = self._allowed(win, ws, full_end)
+        remaining = _ratio(win.consumed, allowed)
+        np.subtract(1.0, remaining, out=remaining)
+        excluded = covered_seconds_series(self.merged, ws, ats)
+        expected = ((ats - ws) - excluded) / self.b
+        coverage = _ratio(rows, expected)
+        miss = 1.0 - self.objective.target
+        out: dict[str, Any] = {
+            "at": ats.copy(),
+            "window_start": ws,
+            "window_end": ats.copy(),
+            "good": win.good,
+            "total": win.total,
+            "sli": win.sli,
+            "allowed_bad": allowed,
+            "consumed_bad": win.consumed,
+            "remaining_ratio": remaining,
+            "excluded_seconds": excluded,
+            "coverage": coverage,
+        }
+        burn: dict[str, np.ndarray] = {}
+        for label, seconds in LOOKBACKS.items():
+            if self.timeslices:
+                t = self._tally(ats - seconds, ats)
+                burn[label] = _ratio(t.consumed, t.total) / miss
+            else:
+                p_lo = self._positions(a0 - seconds, m, step, None if step else ats - seconds)
+                bad = g.P_bad[p_at] - g.P_bad[p_lo]
+                total = g.P_total[p_at] - g.P_total[p_lo]
+                burn[label] = _ratio(bad, total)
+                burn[label] /= miss
+            out[f"burn_{label}"] = burn[label]
+        period = self.slo.time_window.duration.nominal_seconds()
+        for rule in ALERT_RULES:
+            out[f"alert_{rule.severity}_{rule.long_window}_{rule.short_window}"] = firing(burn, rule, period)
+        code = np.zeros(ats.shape, dtype=np.int8)
+        with np.errstate(invalid="ignore"):
+            code[remaining < warning_threshold] = 1
+            code[remaining < 0] = 2
+        code[np.isnan(win.sli)] = 3
+        return pd.DataFrame({**out, "status": _STATUS_VALUES.take(code)}, copy=False)
+
+
+def _nan_to_none(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+def firing_alerts(row: pd.Series, period_seconds: int) -> tuple[FiringAlert, ...]:
+    return tuple(
+        FiringAlert(r.severity, r.long_window, r.short_window, r.threshold(period_seconds))
+        for r in ALERT_RULES
+        if bool(row[f"alert_{r.severity}_{r.long_window}_{r.short_window}"])
+    )
+
+
+def applied_exclusions(
+    intervals: Sequence[ExclusionInterval], start: int, end: int
+) -> tuple[AppliedExclusion, ...]:
+    out = []
+    for iv in sorted(intervals, key=lambda i: (i.start, i.rule.name)):
+        seconds = max(0, min(iv.end, end) - max(iv.start, start))
+        if seconds > 0:
+            r = iv.rule
+            out.append(
+                AppliedExclusion(
+                    r.name, r.kind, r.category, r.reason, r.approved_by, iv.start, iv.end, seconds
+                )
+            )
+    return tuple(out)
+
+
+class CatalogEvaluator:
+    """Evaluates every SLO objective of a catalog against one bucket frame."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        buckets: pd.DataFrame,
+        warning_thresholds: dict[str, float] | None = None,
+        coarse: CoarseHistory | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.coarse = coarse
+        self.by_slo = group_buckets(buckets, catalog.slos)
+        self.warning_thresholds = warning_thresholds or {}
+        self.catalog_digest = catalog.digest()
+
+    def intervals(self, slo: SLO, start: int, end: int) -> list[ExclusionInterval]:
+        """Exclusion occurrences applicable to `slo` that overlap `[start, end)`."""
+        return applicable(expand_rules(self.catalog.exclusions, start, end), slo.name, slo.service)
+
+    def evaluator(self, slo: SLO, objective: Objective, first_at: int, last_at: int) -> ObjectiveEvaluator:
+        ws, full_end = window_bounds_series(slo.time_window, np.array([first_at, last_at]))
+        span_start = min(int(ws.min()), first_at - MAX_LOOKBACK_SECONDS)
+        span_end = max(int(full_end.max()), last_at)
+        buckets = self.by_slo.get(slo.name, empty_buckets(slo.bucket_seconds))
+        intervals = self.intervals(slo, span_start, span_end)
+        coarse = None
+        if self.coarse is not None and slo.name in self.coarse.slos:
+            if slo.budgeting_method != "Occurrences":
+                raise CoarseHistoryError(f"{slo.name}: only Occurrences windows can be read from rollups")
+            merged = merge((iv.start, iv.end) for iv in intervals)
+            coarse = CoarseSums(self.coarse, slo.name, buckets.starts, buckets.good, buckets.total, merged)
+        return ObjectiveEvaluator(slo, objective, buckets, intervals, span_start, span_end, coarse)
+
+    def evaluate(self, at: int) -> list[SLOResult]:
+        results = []
+        for name in sorted(self.catalog.slos):
+            slo = self.catalog.slos[name]
+            for objective in slo.objectives:
+                ev = self.evaluator(slo, objective, at, at)
+                warn = self.warning_thresholds.get(name, DEFAULT_WARNING_THRESHOLD)
+                row = ev.series(np.array([at]), warn).iloc[0]
+                ws = int(row["window_start"])
+                digest_start = min(ws, at - MAX_LOOKBACK_SECONDS)
+                results.append(
+                    SLOResult(
+                        name=slo.name,
+                        service=slo.service,
+                        objective=objective.name,
+                        budgeting_method=slo.budgeting_method,
+                        target=objective.target,
+                        at=at,
+                        window_start=ws,
+                        window_end=at,
+                        good=float(row["good"]),
+                        total=float(row["total"]),
+                        sli=_nan_to_none(row["sli"]),
+                        excluded_seconds=int(row["excluded_seconds"]),
+                        coverage=_nan_to_none(row["coverage"]),
+                        allowed_bad=float(row["allowed_bad"]),
+                        consumed_bad=float(row["consumed_bad"]),
+                        remaining_ratio=_nan_to_none(row["remaining_ratio"]),
+                        burn_rates={k: _nan_to_none(row[f"burn_{k}"]) for k in LOOKBACKS},
+                        alerts=firing_alerts(row, slo.time_window.duration.nominal_seconds()),
+                        status=str(row["status"]),
+                        bucket_seconds=ev.b,
+                        catalog_digest=self.catalog_digest,
+                        buckets_digest=ev.buckets.digest(slo.name, digest_start, at),
+                        exclusions=applied_exclusions(self.intervals(slo, ws, at), ws, at),
+                    )
+                )
+        return results
+
+    def series(
+        self, start: int, end: int, step: int | None = None
+    ) -> Iterator[tuple[SLO, Objective, pd.DataFrame]]:
+        """Status at every step boundary in `[start, end]` (default step: the SLO's bucket size)."""
+        for name in sorted(self.catalog.slos):
+            slo = self.catalog.slos[name]
+            for objective in slo.objectives:
+                ev = self.evaluator(slo, objective, start, end)
+                s = step or ev.b
+                first = -(-start // s) * s
+                ats = np.arange(first, end + 1, s, dtype=np.int64)
+                warn = self.warning_thresholds.get(name, DEFAULT_WARNING_THRESHOLD)
+                yield slo, objective, ev.series(ats, warn)

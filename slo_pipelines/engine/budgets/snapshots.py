@@ -1,0 +1,74 @@
+"""Shape time-series evaluations into budget snapshot rows, and size the history a range needs."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from slo_pipelines.catalog.models import SLO, Catalog, Objective
+from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+from slo_pipelines.engine.budgets.windows import window_bounds_series
+
+
+def history_start(catalog: Catalog, first_at: int) -> int:
+    """Earliest bucket any SLO needs to be evaluated at `first_at` (its window or the longest lookback)."""
+    earliest = first_at - MAX_LOOKBACK_SECONDS
+    for slo in catalog.slos.values():
+        ws, _ = window_bounds_series(slo.time_window, np.array([first_at]))
+        earliest = min(earliest, int(ws[0]))
+    return earliest
+
+
+def _nan_none(values: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(v) else float(v) for v in values]
+
+
+def snapshot_digests(evaluator: CatalogEvaluator, slo: SLO, series: pd.DataFrame) -> list[str]:
+    """`catalog:buckets` digests per snapshot, the same identity `slo evaluate` reports at that instant."""
+    buckets = evaluator.by_slo.get(slo.name)
+    out = []
+    for ws, at in zip(series["window_start"], series["at"], strict=True):
+        first = min(int(ws), int(at) - MAX_LOOKBACK_SECONDS)
+        digest = buckets.digest(slo.name, first, int(at)) if buckets is not None else ""
+        out.append(f"{evaluator.catalog_digest}:{digest}")
+    return out
+
+
+def snapshot_rows(slo: SLO, objective: Objective, series: pd.DataFrame, digests: list[str]) -> pd.DataFrame:
+    period = slo.time_window.duration.nominal_seconds()
+    burn = {k: _nan_none(series[f"burn_{k}"].to_numpy(dtype=float)) for k in LOOKBACKS}
+    alerts = []
+    for i in range(len(series)):
+        firing = [
+            {
+                "severity": r.severity,
+                "long_window": r.long_window,
+                "short_window": r.short_window,
+                "threshold": r.threshold(period),
+            }
+            for r in ALERT_RULES
+            if series[f"alert_{r.severity}_{r.long_window}_{r.short_window}"].iat[i]
+        ]
+        alerts.append(json.dumps(firing))
+    return pd.DataFrame(
+        {
+            "slo": slo.name,
+            "objective": objective.name,
+            "at": series["at"].to_numpy(dtype=np.int64),
+            "window_start": series["window_start"].to_numpy(dtype=np.int64),
+            "window_end": series["window_end"].to_numpy(dtype=np.int64),
+            "good": series["good"].to_numpy(dtype=float),
+            "total": series["total"].to_numpy(dtype=float),
+            "sli": series["sli"].to_numpy(dtype=float),
+            "allowed_bad": series["allowed_bad"].to_numpy(dtype=float),
+            "consumed_bad": series["consumed_bad"].to_numpy(dtype=float),
+            "remaining_ratio": series["remaining_ratio"].to_numpy(dtype=float),
+            "excluded_seconds": series["excluded_seconds"].to_numpy(dtype=np.int64),
+            "coverage": series["coverage"].to_numpy(dtype=float),
+            "status": series["status"].to_numpy(dtype=object),
+            "burn_rates": [json.dumps({k: burn[k][i] for k in LOOKBACKS}) for i in range(len(series))],
+            "alerts": alerts,
+            "digest": digests,
+        }
+    )
