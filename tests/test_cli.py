@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +156,16 @@ def test_short_demo_runs_the_whole_graph(tmp_path: Path) -> None:
     out = slo("demo", "--days", "2", cwd=tmp_path, env={"DAGSTER_HOME": str(tmp_path / "home")})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "succeeded" in out.stdout and "payments-availability" in out.stdout
+    # each asset reports as it runs: name, elapsed seconds and its counts
+    for asset, count in (
+        ("sli_buckets", "rows_stored="),
+        ("error_budgets", "snapshots="),
+        ("budget_report", ""),
+    ):
+        assert re.search(rf"✓ {asset}\s+\d+\.\d s.*{count}", out.stdout), out.stdout
+    assert (
+        out.stdout.index("▶ sli_buckets") < out.stdout.index("✓ sli_buckets") < out.stdout.index("succeeded")
+    )
     reports = list((tmp_path / "out" / "demo" / "reports").glob("budget-*/report.html"))
     assert len(reports) == 1
     runs = list((tmp_path / "home").glob("history/runs.db")) + list((tmp_path / "home").glob("storage"))

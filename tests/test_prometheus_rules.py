@@ -8,7 +8,6 @@ evaluates the same scrapes turned into exact per-bucket increases; both must agr
 where the engine's burn rates are clearly on one side of the thresholds.
 """
 
-import argparse
 import re
 import subprocess
 import time
@@ -24,7 +23,7 @@ import requests
 import yaml
 
 from slo_pipelines.catalog import load_catalog
-from slo_pipelines.cli.rules import add_rules_parser
+from slo_pipelines.cli import main
 from slo_pipelines.engine.alerting.prometheus_rules import export_rules, label_filter, rules_yaml
 from slo_pipelines.engine.alerting.rules import ALERT_RULES
 from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
@@ -135,10 +134,7 @@ def _catalog_dir(tmp: Path) -> Path:
 
 
 def _run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="slo")
-    add_rules_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(argv)
 
 
 # -- the rule file ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ with validated, normalised values (targets as ratios, durations in seconds, zone
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 BudgetingMethod = Literal["Occurrences", "Timeslices", "RatioTimeslices"]
@@ -69,6 +70,11 @@ class Indicator:
     raw_type: Literal["success", "failure"] | None = None
 
 
+def budget_fraction(target: float) -> float:
+    """1 − target computed in decimal from the target's shortest representation (see Objective)."""
+    return float(Decimal(1) - Decimal(repr(float(target))))
+
+
 @dataclass(frozen=True)
 class Objective:
     """One objective of an SLO; each objective is evaluated and reported separately."""
@@ -81,6 +87,13 @@ class Objective:
     time_slice_target: float | None = None  # Timeslices: minimum slice ratio for a good slice
     time_slice_window_seconds: int | None = None
     indicator: Indicator | None = None  # an objective's own indicator; None means the SLO's
+
+    @property
+    def budget_fraction(self) -> float:
+        """The error budget as a fraction of the events (or slices): 1 − target, taken in decimal from the
+        target as written, so 0.999 gives 0.001 exactly and budgets print without float noise
+        (0.001 × 1,443,249 = 1443.249, where 1.0 − 0.999 would give 1443.248999999841)."""
+        return budget_fraction(self.target)
 
 
 @dataclass(frozen=True)

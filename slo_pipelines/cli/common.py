@@ -122,3 +122,9 @@ def progress(items: Iterable[Any], desc: str, total: int | None = None, quiet: b
     from tqdm import tqdm
 
     yield from tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False)
+
+
+def stage(message: str, quiet: bool = False) -> None:
+    """One progress line on stderr (`slo: reading access.jsonl ...`) when `show_progress`."""
+    if show_progress(quiet):
+        print(f"slo: {message} ...", file=sys.stderr, flush=True)

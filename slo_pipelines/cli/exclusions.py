@@ -14,7 +14,14 @@ import uuid
 from typing import Any
 
 from slo_pipelines.catalog import Catalog, CatalogError, load_catalog
-from slo_pipelines.cli.common import EXIT_INVALID, EXIT_USAGE, UserError, error_line
+from slo_pipelines.cli.common import (
+    EXIT_INVALID,
+    EXIT_USAGE,
+    UserError,
+    add_format_option,
+    error_line,
+    render_table,
+)
 from slo_pipelines.engine.exclusions.runtime import (
     DEFAULT_MAX_SHARE,
     ExclusionInputError,
@@ -49,24 +56,36 @@ OPTION_OF_FIELD = {
 def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
     """Register `exclusions` (with add, list, revoke) on the top-level `slo` sub-command group."""
     p: argparse.ArgumentParser = sub.add_parser(
-        "exclusions", help="record, list and revoke exclusions (append-only audit log in the warehouse)"
+        "exclusions",
+        help="record, list, revoke and approve exclusions (append-only log in the warehouse)",
+        description="Runtime exclusions: an append-only event log in the warehouse that every evaluation "
+        "honours. Proposed dependency-outage exclusions wait for `slo exclusions approve ID`.",
     )
-    actions = p.add_subparsers(dest="exclusions_command", required=True, parser_class=type(p))
+    actions = p.add_subparsers(
+        dest="exclusions_command", required=True, parser_class=type(p), metavar="ACTION"
+    )
 
     add = actions.add_parser("add", help="record a one-off or recurring exclusion")
     add.add_argument("--scope", required=True, help="slo:NAME, service:NAME or all")
     add.add_argument(
-        "--start", required=True, help="ISO 8601 with offset; local time without offset with --rrule"
+        "--start", required=True, help="ISO 8601 with offset or a date; local time (no offset) with --rrule"
     )
-    add.add_argument("--end", help="one-off end, ISO 8601 with offset")
+    add.add_argument("--end", help="one-off end: ISO 8601 with offset, or a date (midnight UTC)")
     add.add_argument("--duration", help="length such as 2h (recurring: each occurrence's length)")
     add.add_argument("--rrule", help="recurrence such as FREQ=WEEKLY;BYDAY=SU (no DTSTART)")
     add.add_argument("--time-zone", help="IANA zone of a recurring exclusion's local times (default UTC)")
-    add.add_argument("--until", help="no occurrence starts at or after this instant (ISO 8601 with offset)")
-    add.add_argument("--category", required=True, choices=CATEGORIES)
-    add.add_argument("--reason", required=True)
+    add.add_argument(
+        "--until", help="no occurrence starts at or after this instant (ISO 8601 with offset, or a date)"
+    )
+    add.add_argument(
+        "--category",
+        required=True,
+        choices=CATEGORIES,
+        help="why the time is excluded (reported and audited)",
+    )
+    add.add_argument("--reason", required=True, help="the reason people will read in reports and audits")
     add.add_argument("--requester", required=True, help="who asks for the exclusion (recorded as its author)")
-    add.add_argument("--approver", required=True)
+    add.add_argument("--approver", required=True, help="who approved the exclusion")
     add.add_argument("--ticket", help="link to the change or incident ticket")
     add.add_argument("--id", help="exclusion id (default: a new exc-… id)")
     add.add_argument("--catalog", help="catalog directory: checks scope names and sizes the review period")
@@ -80,16 +99,23 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     add.set_defaults(func=cmd_add)
 
     show = actions.add_parser("list", help="every exclusion with its state and review flags")
-    show.add_argument("--format", choices=["table", "json"], default="table")
-    show.add_argument("--state", choices=["active", "revoked", "all"], default="all")
+    add_format_option(show, default="table")
+    show.add_argument(
+        "--state", choices=["active", "revoked", "all"], default="all", help="which exclusions (default all)"
+    )
     show.add_argument("--catalog", help="catalog directory: sizes the review period from the SLO windows")
-    show.add_argument("--max-share", type=float, default=DEFAULT_MAX_SHARE)
+    show.add_argument(
+        "--max-share",
+        type=float,
+        default=DEFAULT_MAX_SHARE,
+        help="flag for review above this share of the SLO window (default 0.05)",
+    )
     _warehouse_option(show)
     show.set_defaults(func=cmd_list)
 
     revoke = actions.add_parser("revoke", help="revoke an exclusion (appends a revoke event)")
-    revoke.add_argument("exclusion_id")
-    revoke.add_argument("--reason", required=True)
+    revoke.add_argument("exclusion_id", help="the ID `slo exclusions list` shows")
+    revoke.add_argument("--reason", required=True, help="why it is revoked (recorded)")
     revoke.add_argument("--by", required=True, help="who revokes it")
     _warehouse_option(revoke)
     revoke.set_defaults(func=cmd_revoke)
@@ -97,10 +123,18 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     approve = actions.add_parser(
         "approve", help="turn a proposed dependency-outage exclusion into an exclusion"
     )
-    approve.add_argument("proposal_id")
-    approve.add_argument("--approver", required=True)
-    approve.add_argument("--requester", default="dependency-outage-detector")
-    approve.add_argument("--ticket")
+    approve.add_argument(
+        "proposal_id",
+        help="the proposal ID: listed under awaiting_approval in the dependency_outage_proposals "
+        "asset's metadata in the Dagster UI, and in the warehouse's outage_proposals table",
+    )
+    approve.add_argument("--approver", required=True, help="who approves the exclusion")
+    approve.add_argument(
+        "--requester",
+        default="dependency-outage-detector",
+        help="recorded as the requester (default dependency-outage-detector)",
+    )
+    approve.add_argument("--ticket", help="link to the change or incident ticket")
     _warehouse_option(approve)
     approve.set_defaults(func=cmd_approve)
     return p
@@ -212,7 +246,7 @@ def _list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"exclusions": [x.to_json() for x in shown]}, indent=2))
     else:
-        print(_table(shown))
+        print(_table(shown, args.format))
     return 0
 
 
@@ -259,18 +293,18 @@ def _payload(args: argparse.Namespace) -> dict[str, Any]:
             raise UserError(f"{option}: must not be empty", EXIT_USAGE)
     payload: dict[str, Any] = {
         "scope": _parse_scope(args.scope),
-        "start": args.start,
+        "start": args.start if args.rrule is not None else _date_as_instant(args.start),
         "category": args.category,
         "reason": args.reason,
         "requester": args.requester,
         "approver": args.approver,
     }
     optional = {
-        "end": args.end,
+        "end": _date_as_instant(args.end),
         "duration": args.duration,
         "rrule": args.rrule,
         "timeZone": args.time_zone,
-        "until": args.until,
+        "until": _date_as_instant(args.until),
         "ticket": args.ticket,
     }
     payload.update({key: value for key, value in optional.items() if value is not None})
@@ -344,7 +378,7 @@ def _when(x: RuntimeExclusion) -> str:
     return f"{data['start']} → {data['end']}"
 
 
-def _table(exclusions: list[RuntimeExclusion]) -> str:
+def _table(exclusions: list[RuntimeExclusion], fmt: str) -> str:
     headers = ["ID", "STATE", "CATEGORY", "SCOPE", "WHEN", "FLAGS", "REASON"]
     rows = []
     for x in exclusions:
@@ -352,8 +386,19 @@ def _table(exclusions: list[RuntimeExclusion]) -> str:
             name for name, on in (("retroactive", x.retroactive), ("needs_review", x.needs_review)) if on
         )
         rows.append([x.id, x.state, x.rule.category, _scope(x), _when(x), flags or "-", x.rule.reason])
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
+    return render_table(rows, headers, fmt)
+
+
+def _date_as_instant(text: str | None) -> str | None:
+    """A bare date on the command line means midnight UTC, as for every other instant of `slo`."""
+    if text is None:
+        return None
+    from slo_pipelines.engine.common.timeutil import TimeParseError, format_instant, parse_instant_or_date
+
+    stripped = text.strip()
+    if len(stripped) == 10 and stripped[4] == "-" and stripped[7] == "-":
+        try:
+            return format_instant(parse_instant_or_date(stripped))
+        except TimeParseError:
+            return text  # the exclusion's own check names the field and value
+    return text

@@ -28,10 +28,14 @@ from slo_pipelines.catalog.journeys import catalog_journeys
 from slo_pipelines.cli.common import (
     EXIT_INVALID,
     EXIT_USAGE,
+    INSTANT_HELP,
     UserError,
+    add_quiet_option,
     as_user_errors,
     check_samples_path,
     error_line,
+    progress,
+    stage,
 )
 from slo_pipelines.engine.sli.otlp_spans import flatten_otlp
 from slo_pipelines.engine.sli.request_logs import (
@@ -65,8 +69,8 @@ def add_prometheus_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--catalog", required=True, help="catalog directory")
     p.add_argument("--url", help="Prometheus base URL (default: each DataSource's connectionDetails.url)")
-    p.add_argument("--start", required=True, help="range start (inclusive), ISO 8601 with offset or Unix s")
-    p.add_argument("--end", required=True, help="range end (exclusive), ISO 8601 with offset or Unix s")
+    p.add_argument("--start", required=True, help=f"range start (inclusive): {INSTANT_HELP}")
+    p.add_argument("--end", required=True, help=f"range end (exclusive): {INSTANT_HELP}")
     p.add_argument("--out", required=True, help="output file: .csv, .jsonl or .parquet")
     p.add_argument("--slo", action="append", default=[], metavar="NAME", help="only this SLO (repeatable)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
@@ -77,6 +81,7 @@ def add_prometheus_parser(sub: Any) -> argparse.ArgumentParser:
         default=1.0,
         help="shortest scrape interval in seconds; sizes raw-sample chunks (default 1)",
     )
+    add_quiet_option(p)
     p.set_defaults(func=cmd_ingest_prometheus)
     return p
 
@@ -88,7 +93,7 @@ def _prometheus_error(message: str, code: int) -> int:
 
 def cmd_ingest_prometheus(args: argparse.Namespace) -> int:
     from slo_pipelines.catalog import CatalogError, load_catalog
-    from slo_pipelines.engine.common.timeutil import TimeParseError, parse_instant
+    from slo_pipelines.engine.common.timeutil import TimeParseError, parse_instant_or_date
     from slo_pipelines.engine.sli.samples import SamplesError
     from slo_pipelines.ingest.prometheus import ClientPool, IngestError, ingest_catalog
     from slo_pipelines.resources.prometheus import (
@@ -100,7 +105,7 @@ def cmd_ingest_prometheus(args: argparse.Namespace) -> int:
     from slo_pipelines.resources.sample_files import sample_format, write_samples
 
     try:
-        start, end = parse_instant(args.start), parse_instant(args.end)
+        start, end = parse_instant_or_date(args.start), parse_instant_or_date(args.end)
     except TimeParseError as exc:
         return _prometheus_error(f"--start/--end: {exc}", EXIT_USAGE)
     if end <= start:
@@ -135,9 +140,17 @@ def cmd_ingest_prometheus(args: argparse.Namespace) -> int:
                 )
             )
 
-        result = ingest_catalog(catalog, ClientPool(catalog, make, args.url), start, end, args.slo or None)
+        result = ingest_catalog(
+            catalog,
+            ClientPool(catalog, make, args.url),
+            start,
+            end,
+            args.slo or None,
+            each=lambda names: progress(names, "querying Prometheus", len(names), args.quiet),
+        )
     except CatalogError as exc:
-        print(str(exc), file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(error_line(line), file=sys.stderr)
         return EXIT_INVALID
     except (IngestError, PrometheusError) as exc:
         return _prometheus_error(str(exc), EXIT_INVALID)
@@ -174,6 +187,7 @@ def add_logs_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Argument
     p.add_argument("--out", required=True, help="samples file to write (.csv, .jsonl or .parquet)")
     p.add_argument("--slo", help="feed only this SLO (default: every SLO whose service appears in the log)")
     p.add_argument("--rejected", help="also write rejected lines with their reasons to this .csv/.jsonl file")
+    add_quiet_option(p)
     p.set_defaults(func=cmd_logs)
     return p
 
@@ -215,6 +229,7 @@ def _run_logs(args: argparse.Namespace) -> int:
     check_samples_path("--out", args.out)
     check_samples_path("--rejected", args.rejected)
     catalog = load_catalog(args.catalog)
+    stage(f"reading {args.logs}", args.quiet)
     log = read_request_log(args.logs)
     if log.lines.empty:
         first = log.malformed.iloc[0]
@@ -226,7 +241,8 @@ def _run_logs(args: argparse.Namespace) -> int:
     all_buckets: list[pd.DataFrame] = []
     rejected: list[pd.DataFrame] = [log.malformed] if not log.malformed.empty else []
     counted = 0
-    for slo in _selected(catalog, policies, log.lines, args.slo):
+    chosen = _selected(catalog, policies, log.lines, args.slo)
+    for slo in progress(chosen, "counting requests", len(chosen), args.quiet):
         policy = policy_for(policies, slo.name, slo.service)
         try:
             target = log_target(slo, policy)
@@ -282,6 +298,7 @@ def add_traces_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Argume
     )
     p.add_argument("--out", required=True, help="samples file to write (.csv, .jsonl or .parquet)")
     p.add_argument("--rejected", help="also write rejected spans and traces with their reasons (.csv/.jsonl)")
+    add_quiet_option(p)
     p.set_defaults(func=cmd_traces)
     return p
 
@@ -310,6 +327,7 @@ def _run_traces(args: argparse.Namespace) -> int:
     check_samples_path("--out", args.out)
     check_samples_path("--rejected", args.rejected)
     journeys, targets = _targets(args.catalog)
+    stage(f"reading {args.traces}", args.quiet)
     trace_file = read_trace_file(args.traces)
     keys = [j.match.attribute_key for j in journeys if j.match is not None and j.match.attribute_key]
     frames = flatten_otlp(trace_file.records, keys)
@@ -323,6 +341,7 @@ def _run_traces(args: argparse.Namespace) -> int:
             f"{args.traces}: no readable span ({len(frames.rejected)} rejected; line {first['row_number']}: "
             f"{first['reason']})"
         )
+    stage(f"assembling {len(frames.spans)} spans into traces", args.quiet)
     result = assemble_traces(frames, journeys)
     traces = result.traces
     print(

@@ -5,7 +5,9 @@ SQLite-backed instance under `DAGSTER_HOME`, so `make dev` shows the same runs a
 """
 
 import os
+import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,6 +45,7 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
     from slo_pipelines.definitions import defs
+    from slo_pipelines.demo.progress import progress_listener
     from slo_pipelines.demo.summary import print_summary
 
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -53,8 +56,11 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
     started = time.monotonic()
     instance = dg.DagsterInstance.get()
     job = defs.resolve_job_def("slo_pipeline")
+    run_id = str(uuid.uuid4())  # known before the run starts, so the listener can follow it
+    instance.add_event_listener(run_id, progress_listener(sys.stdout))
     result = job.execute_in_process(
         instance=instance,
+        run_id=run_id,
         tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},

@@ -23,7 +23,7 @@ whole histogram) also give per-day collection consistency: resets, churn and reg
 """
 
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -442,8 +442,10 @@ def ingest_catalog(
     names: Collection[str] | None = None,
     lookback: int = DEFAULT_LOOKBACK_SECONDS,
     series_options: SeriesStatsOptions = DEFAULT_SERIES_OPTIONS,
+    each: Callable[[list[str]], Iterable[str]] = iter,
 ) -> IngestResult:
-    """Every Prometheus-fed SLO (or the named ones) over `[start, end)`."""
+    """Every Prometheus-fed SLO (or the named ones) over `[start, end)`; `each` wraps the loop over SLO
+    names (a progress bar on a terminal)."""
     if end <= start:
         raise IngestError(f"end {format_instant(end)} must be after start {format_instant(start)}")
     if names:
@@ -460,7 +462,7 @@ def ingest_catalog(
     if not selected:
         raise IngestError("no SLO in the catalog reads from a Prometheus data source")
     clean_parts, rejected_parts, stats_parts = [], [], []
-    for name in selected:
+    for name in each(selected):
         clean, rejected, stats = _ingest_slo_with_stats(
             catalog.slos[name], pool, start, end, lookback, series_options
         )

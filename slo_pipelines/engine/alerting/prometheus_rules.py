@@ -224,7 +224,7 @@ def _meta_rules(ids: Mapping[str, str], objective: Objective, period_seconds: in
 
 
 def _alert_rules(slo: SLO, ids: Mapping[str, str], objective: Objective, period: int) -> list[dict[str, Any]]:
-    budget = 1.0 - objective.target
+    budget = objective.budget_fraction
     out = []
     for severity in dict.fromkeys(r.severity for r in ALERT_RULES):
         rules = [r for r in ALERT_RULES if r.severity == severity]

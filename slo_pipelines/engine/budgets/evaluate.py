@@ -129,7 +129,7 @@ class ObjectiveEvaluator:
         return _Tally(good_r, _f(considered), bad_r, _ratio(good_r, considered))
 
     def _allowed(self, window: _Tally, ws: np.ndarray, full_end: np.ndarray) -> np.ndarray:
-        miss = 1.0 - self.objective.target
+        miss = self.objective.budget_fraction
         if not self.timeslices:
             return miss * window.total
         c = self.grid.slices(self.grid.index(ws), self.grid.index(full_end))
@@ -175,7 +175,7 @@ class ObjectiveEvaluator:
         excluded = covered_seconds_series(self.merged, ws, ats)
         expected = ((ats - ws) - excluded) / self.b
         coverage = _ratio(rows, expected)
-        miss = 1.0 - self.objective.target
+        miss = self.objective.budget_fraction
         out: dict[str, Any] = {
             "at": ats.copy(),
             "window_start": ws,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from slo_pipelines.catalog.fields import show
-from slo_pipelines.catalog.models import SLO, Catalog, Document
+from slo_pipelines.catalog.models import SLO, Catalog, Document, budget_fraction
 from slo_pipelines.engine.budgets.buckets import SLOBuckets
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.engine.exclusions.intervals import merge
@@ -258,7 +258,7 @@ def _qualifying(
     declared: list[VendorIncident],
     upstream_rows: SLOBuckets | None,
 ) -> list[OutageMinute]:
-    allowed = 1.0 - strictest_target(slo)
+    allowed = budget_fraction(strictest_target(slo))
     s = rows.between(start, end)
     good, total, starts = rows.good[s], rows.total[s], rows.starts[s]
     width = rows.bucket_seconds
