@@ -161,3 +161,36 @@ def test_every_user_error_is_one_prefixed_line(args: tuple[str, ...]) -> None:
     assert "Traceback" not in out.stderr
     if args[0] != "validate":
         assert len(lines) == 1, out.stderr
+
+
+def _stderr_on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run `slo` with stderr on a pseudo-terminal, as a person at a shell would, and read what it shows."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*SLO, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return proc.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
+    samples = tmp_path / "s.csv"
+    samples.write_text("slo,timestamp,good,total\ninvoicing-availability,2026-11-06T23:59:00Z,5,5\n")
+    args = ("audit", "--catalog", str(FLEET), "--samples", str(samples), "--format", "json")
+    _, shown = _stderr_on_a_terminal(*args)
+    assert f"slo: reading {samples} ..." in shown and "slo: auditing 1 rows" in shown
+    _, quiet = _stderr_on_a_terminal(*args, "--quiet")
+    assert "reading" not in quiet
+    piped = slo(*args)
+    assert "reading" not in piped.stderr

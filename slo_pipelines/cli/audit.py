@@ -11,7 +11,7 @@ from slo_pipelines.cli.common import (
     add_format_option,
     add_quiet_option,
     render_table,
-    show_progress,
+    stage,
 )
 from slo_pipelines.cli.evaluate import SAMPLES_HELP
 
@@ -30,24 +30,16 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    import sys
     import time
 
     from slo_pipelines.engine.sli.samples import stage_raw
     from slo_pipelines.quality.samples_audit import audit_samples
     from slo_pipelines.resources.sample_files import read_samples
 
-    verbose = show_progress(args.quiet)
     catalog = load_catalog(args.catalog)
-    if verbose:
-        print(f"reading {args.samples} ...", file=sys.stderr, flush=True)
+    stage(f"reading {args.samples}", args.quiet)
     staged = stage_raw(read_samples(args.samples), Path(args.samples).name)
-    if verbose:
-        print(
-            f"auditing {len(staged)} rows (row rules, then collection per day) ...",
-            file=sys.stderr,
-            flush=True,
-        )
+    stage(f"auditing {len(staged)} rows (row rules, then collection per day)", args.quiet)
     findings = audit_samples(catalog, staged, int(time.time()))
     if args.format == "json":
         print(json.dumps(findings, indent=2, default=str))
