@@ -9,17 +9,14 @@ is (missing or conflicting options, a malformed --scope).
 import argparse
 import json
 import os
-import sys
 import uuid
 from typing import Any
 
-from slo_pipelines.catalog import Catalog, CatalogError, load_catalog
+from slo_pipelines.catalog import Catalog, load_catalog
 from slo_pipelines.cli.common import (
-    EXIT_INVALID,
     EXIT_USAGE,
     UserError,
     add_format_option,
-    error_line,
     render_table,
 )
 from slo_pipelines.engine.exclusions.runtime import (
@@ -89,12 +86,7 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     add.add_argument("--ticket", help="link to the change or incident ticket")
     add.add_argument("--id", help="exclusion id (default: a new exc-… id)")
     add.add_argument("--catalog", help="catalog directory: checks scope names and sizes the review period")
-    add.add_argument(
-        "--max-share",
-        type=float,
-        default=DEFAULT_MAX_SHARE,
-        help="flag for review above this share of the SLO window (default 0.05)",
-    )
+    _max_share_option(add)
     _warehouse_option(add)
     add.set_defaults(func=cmd_add)
 
@@ -104,12 +96,7 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
         "--state", choices=["active", "revoked", "all"], default="all", help="which exclusions (default all)"
     )
     show.add_argument("--catalog", help="catalog directory: sizes the review period from the SLO windows")
-    show.add_argument(
-        "--max-share",
-        type=float,
-        default=DEFAULT_MAX_SHARE,
-        help="flag for review above this share of the SLO window (default 0.05)",
-    )
+    _max_share_option(show)
     _warehouse_option(show)
     show.set_defaults(func=cmd_list)
 
@@ -138,6 +125,15 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     _warehouse_option(approve)
     approve.set_defaults(func=cmd_approve)
     return p
+
+
+def _max_share_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-share",
+        type=float,
+        default=DEFAULT_MAX_SHARE,
+        help="flag for review above this share of the SLO window (default 0.05)",
+    )
 
 
 def _warehouse_option(p: argparse.ArgumentParser) -> None:
@@ -192,27 +188,19 @@ def _approve(args: argparse.Namespace) -> int:
 
 
 def _guarded(run: Any, args: argparse.Namespace) -> int:
-    """Every failure a user can cause ends as one line on stderr with its exit status."""
+    """Exclusion-log and database failures become one-line user errors (catalog and user errors are
+    printed by `slo`'s main loop like every other command's)."""
     import sqlalchemy as sa
 
     try:
         code: int = run(args)
         return code
-    except CatalogError as exc:
-        for line in str(exc).splitlines():
-            print(error_line(line), file=sys.stderr)
-        return EXIT_INVALID
-    except UserError as exc:
-        print(error_line(str(exc)), file=sys.stderr)
-        return exc.code
     except ExclusionLogError as exc:
-        print(error_line(str(exc)), file=sys.stderr)
-        return EXIT_INVALID
+        raise UserError(str(exc)) from None
     except sa.exc.SQLAlchemyError as exc:
         origin = getattr(exc, "orig", None)
         detail = (str(exc) if origin is None else str(origin)).splitlines()[0]
-        print(error_line(f"warehouse: {detail}"), file=sys.stderr)
-        return EXIT_INVALID
+        raise UserError(f"warehouse: {detail}") from None
 
 
 def _add(args: argparse.Namespace) -> int:
