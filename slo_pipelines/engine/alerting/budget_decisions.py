@@ -35,7 +35,9 @@ def _burns(value: Any) -> dict[str, float | None]:
     return dict(value or {})
 
 
-def _matches(rule: BudgetRule, remaining: float | None, burns: Mapping[str, float | None]) -> bool:
+def rule_matches(rule: BudgetRule, remaining: float | None, burns: Mapping[str, float | None]) -> bool:
+    """A rule is in force while remaining budget is below its `remainingBelow` or the burn rate over its
+    window is above its `burnRateAbove`; a null number (no data) matches neither condition."""
     if rule.remaining_below is not None and remaining is not None and remaining < rule.remaining_below:
         return True
     if rule.burn_window is not None and rule.burn_above is not None:
@@ -50,7 +52,7 @@ def engaged_actions(
     """action -> (why, rollout cap) for every action some matching rule calls for; the tightest cap wins."""
     out: dict[str, tuple[str, float | None]] = {}
     for rule in policy.rules:
-        if not _matches(rule, remaining, burns):
+        if not rule_matches(rule, remaining, burns):
             continue
         for action in rule.actions:
             cap = rule.rollout_cap_percent if action == "cap_rollout" else None

@@ -1,0 +1,334 @@
+"""Release management commands (DESIGN.md §11): `slo gate` (and `--flags`), `slo releases plan`,
+`slo canary`, `slo rollback-check` and `slo cab assess`.
+
+These commands answer a pipeline, so their exit statuses are decisions: `slo gate` exits 0 allow,
+1 deny, 2 error; `slo releases plan` 0 when every release proceeds, 1 when one is paused;
+`slo canary` 0 pass, 1 fail, 3 inconclusive; `slo rollback-check` 0 keep, 1 rollback, 3 inconclusive.
+Every error here (bad arguments, unknown service, unreadable or invalid files, catalog problems, an
+unreachable warehouse) is one `slo: error:` line and exit status 2, never 1, so a broken input can
+never read as a decision.
+"""
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from slo_pipelines.catalog import CatalogError, load_catalog
+from slo_pipelines.catalog.models import Catalog
+from slo_pipelines.cli.common import (
+    EXIT_USAGE,
+    INSTANT_HELP,
+    UserError,
+    add_format_option,
+    instant_argument,
+    render_table,
+)
+from slo_pipelines.engine.release.state import ObjectiveState
+
+EXIT_INCONCLUSIVE = 3
+CHANGE_TYPES = ("feature", "reliability", "security")
+SAMPLES_HELP = "CSV, JSONL or Parquet file: slo,timestamp,good,total (optional bucket_seconds, value)"
+
+
+def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
+    p = sub.add_parser(
+        "gate",
+        help="allow or deny a deploy from the error budget (exit 0 allow, 1 deny, 2 error)",
+        description=(
+            "Allow or deny a change to a service from its SLOs' budgets, the BudgetPolicy in force, "
+            "firing page alerts and releases already scheduled. Exit 0 allow, 1 deny, 2 error. "
+            "With --flags: the feature-flag rollout cap per service (exit 0)."
+        ),
+    )
+    _catalog_and_budget_source(p)
+    p.add_argument("--service", metavar="S", help="the service the change deploys (required without --flags)")
+    p.add_argument("--change-type", choices=CHANGE_TYPES, default="feature", help="default feature")
+    p.add_argument("--releases", metavar="FILE", help="Release documents (YAML or JSON) already scheduled")
+    p.add_argument(
+        "--expected-cost",
+        type=float,
+        metavar="FRACTION",
+        help="this change's own expected cost, as a fraction of each objective's error budget",
+    )
+    p.add_argument(
+        "--flags",
+        action="store_true",
+        help="print the rollout cap per service for a feature-flag system instead of a decision",
+    )
+    add_format_option(p)
+    p.set_defaults(func=_exit_2_on_error(cmd_gate))
+
+    releases = sub.add_parser("releases", help="plan concurrent releases against the remaining budget")
+    rsub = releases.add_subparsers(dest="releases_command", required=True, metavar="COMMAND")
+    plan = rsub.add_parser(
+        "plan",
+        help="pause later releases whose summed expected cost passes the remaining budget",
+        description="Exit 0 when every release proceeds, 1 when one is paused, 2 on error.",
+    )
+    _catalog_and_budget_source(plan)
+    plan.add_argument("--releases", required=True, metavar="FILE", help="Release documents (YAML or JSON)")
+    add_format_option(plan)
+    plan.set_defaults(func=_exit_2_on_error(cmd_releases_plan))
+
+
+def _catalog_and_budget_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
+    p.add_argument("--samples", metavar="FILE", help=SAMPLES_HELP + "; needs --at")
+    p.add_argument(
+        "--at",
+        type=instant_argument("--at"),
+        help=f"decision instant: {INSTANT_HELP}. With --warehouse: the latest snapshots at or before it",
+    )
+    p.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="read the latest budget snapshots from this warehouse (SQLAlchemy URL) instead of samples",
+    )
+
+
+@contextmanager
+def _errors_are_usage() -> Iterator[None]:
+    """Every failure becomes one line with exit status 2: 1 is a decision for these commands."""
+    import sqlalchemy as sa
+
+    from slo_pipelines.engine.common.timeutil import TimeParseError
+    from slo_pipelines.engine.release.canary import CanaryInputError
+    from slo_pipelines.engine.release.releases import ReleaseInputError
+    from slo_pipelines.engine.sli.samples import SamplesError
+
+    try:
+        yield
+    except UserError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    except CatalogError as exc:
+        first = exc.issues[0] if exc.issues else exc
+        more = f" (and {len(exc.issues) - 1} more; see slo validate)" if len(exc.issues) > 1 else ""
+        raise UserError(f"{first}{more}", EXIT_USAGE) from None
+    except (SamplesError, TimeParseError, ReleaseInputError, CanaryInputError) as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    except sa.exc.SQLAlchemyError as exc:
+        origin = getattr(exc, "orig", None)
+        detail = (str(exc) if origin is None else str(origin)).splitlines()[0]
+        raise UserError(f"--warehouse: {detail}", EXIT_USAGE) from None
+    except OSError as exc:
+        raise UserError(f"{exc.filename or ''}: {exc.strerror or exc}", EXIT_USAGE) from None
+
+
+def _exit_2_on_error(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        with _errors_are_usage():
+            return command(args)
+
+    run.__name__ = command.__name__
+    return run
+
+
+# ---- budget state ------------------------------------------------------------------------------
+
+
+def _period_seconds(catalog: Catalog, slo: str) -> int:
+    return catalog.slos[slo].time_window.duration.nominal_seconds()
+
+
+def _states_from_samples(catalog: Catalog, path: str, at: int) -> list[ObjectiveState]:
+    from slo_pipelines.engine.alerting.policies import warning_thresholds
+    from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+    from slo_pipelines.engine.release.state import from_result
+    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
+    from slo_pipelines.resources.sample_files import read_samples
+
+    raw = read_samples(path)
+    try:
+        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+    except SamplesError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    if not checked.rejected.empty:
+        raise UserError(checked.first_error(path))
+    results = CatalogEvaluator(catalog, checked.clean, warning_thresholds(catalog)).evaluate(at)
+    return [from_result(r, _period_seconds(catalog, r.name)) for r in results]
+
+
+def _states_from_warehouse(catalog: Catalog, url: str, at: int | None) -> list[ObjectiveState]:
+    from slo_pipelines.engine.release.state import from_snapshot
+    from slo_pipelines.resources.warehouse import WarehouseResource
+
+    snapshots = WarehouseResource(url=url).read_budget_snapshots(
+        slos=sorted(catalog.slos), end=None if at is None else at + 1
+    )
+    if snapshots.empty:
+        when = "" if at is None else " at or before --at"
+        raise UserError(f"--warehouse: no budget snapshots{when} for the catalog's SLOs in {_masked(url)}")
+    latest = snapshots.sort_values("at", kind="stable").groupby(["slo", "objective"]).tail(1)
+    states = []
+    for record in latest.to_dict(orient="records"):
+        row = {str(k): v for k, v in record.items()}
+        slo = catalog.slos[str(row["slo"])]
+        objective = next((o for o in slo.objectives if o.name == str(row["objective"])), None)
+        if objective is not None:  # a snapshot of an objective the catalog no longer has
+            states.append(
+                from_snapshot(row, slo.service, objective.target, _period_seconds(catalog, slo.name))
+            )
+    return sorted(states, key=lambda s: (s.slo, s.objective))
+
+
+def _masked(url: str) -> str:
+    import sqlalchemy as sa
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:  # unparsable: shown as given; connecting reports the problem
+        return url
+
+
+def budget_states(args: argparse.Namespace, catalog: Catalog) -> tuple[int, list[ObjectiveState]]:
+    """(decision instant, every objective's state) from --samples/--at or --warehouse [--at]."""
+    url = args.warehouse or None
+    if args.samples and url:
+        raise UserError("give --samples FILE --at T or --warehouse URL, not both")
+    if args.samples:
+        if args.at is None:
+            raise UserError("--at is required with --samples")
+        return args.at, _states_from_samples(catalog, args.samples, args.at)
+    if url is None:
+        url = os.environ.get("SLO_WAREHOUSE_URL")
+    if not url:
+        raise UserError("give --samples FILE --at T, or --warehouse URL (or set SLO_WAREHOUSE_URL)")
+    states = _states_from_warehouse(catalog, url, args.at)
+    return max(s.at for s in states), states
+
+
+def known_services(catalog: Catalog) -> set[str]:
+    return set(catalog.services) | {s.service for s in catalog.slos.values()}
+
+
+def _check_service(catalog: Catalog, service: str) -> None:
+    if service not in known_services(catalog):
+        raise UserError(
+            f"--service: unknown service (got {service!r}); the catalog has no Service or SLO for it"
+        )
+
+
+# ---- slo gate ----------------------------------------------------------------------------------
+
+
+def _releases(path: str | None, catalog: Catalog) -> list[Any]:
+    if not path:
+        return []
+    from slo_pipelines.engine.release.releases import check_known, parse_releases
+    from slo_pipelines.resources.release_files import read_document_file
+
+    releases = parse_releases(read_document_file(path))
+    check_known(releases, {n: s.service for n, s in catalog.slos.items()}, known_services(catalog))
+    return releases
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from slo_pipelines.catalog.budget_policy import catalog_budget_policies
+    from slo_pipelines.engine.common.timeutil import format_instant
+    from slo_pipelines.engine.release.gate import DENY, flag_caps, gate
+    from slo_pipelines.engine.release.releases import scheduled
+
+    if not args.flags and not args.service:
+        raise UserError("--service is required (or --flags for every service's rollout cap)")
+    if args.expected_cost is not None and not args.expected_cost >= 0:
+        raise UserError(f"--expected-cost: must be a fraction >= 0 (got {args.expected_cost!r})")
+    catalog = load_catalog(args.catalog)
+    if args.service:
+        _check_service(catalog, args.service)
+    releases = _releases(args.releases, catalog)
+    at, states = budget_states(args, catalog)
+    policies = catalog_budget_policies(catalog.documents)
+    if args.flags:
+        services = [args.service] if args.service else sorted(known_services(catalog))
+        caps = flag_caps(services, states, policies)
+        payload = {"at": format_instant(at), "services": [c.to_json() for c in caps]}
+        rows = [
+            [
+                c.service,
+                _cap(c.rollout_cap_percent),
+                "yes" if c.frozen else "no",
+                f"{c.max_rollout_percent:g}",
+            ]
+            for c in caps
+        ]
+        _emit(args.format, payload, rows, ["SERVICE", "ROLLOUT CAP %", "FROZEN", "MAX ROLLOUT %"])
+        return 0
+    mine = [s for s in states if s.service == args.service]
+    decision = gate(
+        args.service,
+        at,
+        mine,
+        policies,
+        args.change_type,
+        scheduled(releases, at, args.service),
+        args.expected_cost,
+    )
+    payload = decision.to_json()
+    rows = [[r.slo, r.objective, r.rule, r.detail] for r in decision.reasons]
+    rows += [[r.slo, r.objective, f"{r.rule} (waived)", r.detail] for r in decision.waived]
+    if args.format == "table":
+        print(
+            f"{decision.decision} {args.change_type} change to {args.service} at {payload['at']}; "
+            f"rollout cap: {_cap(decision.rollout_cap_percent)}"
+        )
+    if args.format == "csv":
+        head = [decision.decision, args.service, str(payload["at"])]
+        csv_rows = [[*head, *row] for row in rows] or [[*head, "", "", "", ""]]
+        print(
+            render_table(csv_rows, ["DECISION", "SERVICE", "AT", "SLO", "OBJECTIVE", "RULE", "DETAIL"], "csv")
+        )
+    else:
+        _emit(args.format, payload, rows, ["SLO", "OBJECTIVE", "RULE", "DETAIL"])
+    return 1 if decision.decision == DENY else 0
+
+
+def _cap(cap: float | None) -> str:
+    return "none" if cap is None else f"{cap:g}%"
+
+
+def _emit(fmt: str, payload: dict[str, Any], rows: list[list[str]], headers: list[str]) -> None:
+    if fmt == "json":
+        print(json.dumps(payload, indent=2, allow_nan=False))
+    elif rows or fmt == "csv":
+        print(render_table(rows, headers, fmt))
+    sys.stdout.flush()
+
+
+# ---- slo releases plan -------------------------------------------------------------------------
+
+
+def cmd_releases_plan(args: argparse.Namespace) -> int:
+    from slo_pipelines.catalog.budget_policy import catalog_budget_policies
+    from slo_pipelines.engine.common.timeutil import format_instant
+    from slo_pipelines.engine.release.gate import plan_releases
+    from slo_pipelines.engine.release.releases import scheduled
+
+    catalog = load_catalog(args.catalog)
+    releases = _releases(args.releases, catalog)
+    at, states = budget_states(args, catalog)
+    plan = plan_releases(scheduled(releases, at), states, catalog_budget_policies(catalog.documents))
+    payload = {"at": format_instant(at), "releases": [p.to_json() for p in plan]}
+    rows = [
+        [
+            p.scheduled.release.name,
+            p.scheduled.release.service,
+            format_instant(p.scheduled.release.start),
+            p.decision,
+            line["slo"],
+            line["objective"],
+            line["detail"],
+        ]
+        for p in plan
+        for line in p.arithmetic
+    ]
+    _emit(
+        args.format,
+        payload,
+        rows,
+        ["RELEASE", "SERVICE", "START", "DECISION", "SLO", "OBJECTIVE", "ARITHMETIC"],
+    )
+    return 1 if any(p.decision == "paused" for p in plan) else 0
