@@ -74,6 +74,34 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     add_format_option(plan)
     plan.set_defaults(func=_exit_2_on_error(cmd_releases_plan))
 
+    canary = sub.add_parser(
+        "canary",
+        help="compare a canary with its baseline on an SLO (exit 0 pass, 1 fail, 3 inconclusive)",
+        description=(
+            "Error ratios by a two-proportion chi-square or Fisher's exact test, latencies by Mann-Whitney U "
+            "with Hodges-Lehmann bounds; the effect in burn-rate terms. Exit 0 pass, 1 fail, 2 error, "
+            "3 inconclusive (too few samples). Files: JSON {good, total, latency: [...]} or CSV/JSONL rows "
+            "with columns good, total and/or latency (see docs/release-gating.md)."
+        ),
+    )
+    canary.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
+    canary.add_argument("--slo", required=True, metavar="NAME", help="the SLO whose indicator is compared")
+    canary.add_argument("--baseline", required=True, metavar="FILE", help="the baseline's requests")
+    canary.add_argument("--canary", required=True, metavar="FILE", help="the canary's requests")
+    canary.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    canary.add_argument(
+        "--min-requests",
+        type=int,
+        metavar="N",
+        help="requests per arm below which the error check is inconclusive "
+        "(default: enough for 10 errors at the strictest objective's allowed rate)",
+    )
+    canary.add_argument(
+        "--min-latency", type=int, default=50, metavar="N", help="latencies per arm needed (default 50)"
+    )
+    add_format_option(canary, choices=("json", "table"))
+    canary.set_defaults(func=_exit_2_on_error(cmd_canary))
+
 
 def _catalog_and_budget_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
@@ -332,3 +360,51 @@ def cmd_releases_plan(args: argparse.Namespace) -> int:
         ["RELEASE", "SERVICE", "START", "DECISION", "SLO", "OBJECTIVE", "ARITHMETIC"],
     )
     return 1 if any(p.decision == "paused" for p in plan) else 0
+
+
+# ---- slo canary --------------------------------------------------------------------------------
+
+
+def _slo(catalog: Catalog, name: str) -> Any:
+    if name not in catalog.slos:
+        raise UserError(f"--slo: no SLO with this name in the catalog (got {name!r})")
+    return catalog.slos[name]
+
+
+def cmd_canary(args: argparse.Namespace) -> int:
+    from slo_pipelines.engine.release.canary import FAIL, PASS, analyse
+    from slo_pipelines.resources.release_files import read_canary_file
+
+    if args.min_requests is not None and args.min_requests < 1:
+        raise UserError(f"--min-requests: must be >= 1 (got {args.min_requests})")
+    if args.min_latency < 3:
+        raise UserError(f"--min-latency: must be >= 3 (got {args.min_latency})")
+    catalog = load_catalog(args.catalog)
+    slo = _slo(catalog, args.slo)
+    baseline = read_canary_file(args.baseline)
+    canary = read_canary_file(args.canary)
+    report = analyse(slo, baseline, canary, args.alpha, args.min_requests, args.min_latency)
+    payload = report.to_json()
+    if args.format == "table":
+        print(f"canary {report.verdict} for {slo.name} (alpha {report.alpha:g})")
+    rows = [
+        [
+            c.check,
+            c.verdict,
+            c.test or "-",
+            "-" if c.p_value is None else f"{c.p_value:.3g}",
+            ", ".join(
+                f"{b.objective}: {_burn(b.canary_burn_rate)} vs {_burn(b.baseline_burn_rate)}"
+                for b in c.budget
+            )
+            or "-",
+            c.detail,
+        ]
+        for c in report.checks
+    ]
+    _emit(args.format, payload, rows, ["CHECK", "VERDICT", "TEST", "P", "BURN CANARY VS BASELINE", "DETAIL"])
+    return {PASS: 0, FAIL: 1}.get(report.verdict, EXIT_INCONCLUSIVE)
+
+
+def _burn(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}x"
