@@ -102,6 +102,28 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     add_format_option(canary, choices=("json", "table"))
     canary.set_defaults(func=_exit_2_on_error(cmd_canary))
 
+    rb = sub.add_parser(
+        "rollback-check",
+        help="after a blue-green switch: rollback or keep the new colour (exit 0 keep, 1 rollback, 3 wait)",
+        description=(
+            "Judge the new colour's buckets since the switch against the burn-rate threshold of the "
+            "service's BudgetPolicy. Exit 0 keep, 1 rollback, 2 error, 3 inconclusive (poll again)."
+        ),
+    )
+    rb.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
+    rb.add_argument("--service", required=True, metavar="S", help="the service that switched colour")
+    rb.add_argument(
+        "--samples", required=True, metavar="FILE", help="the new colour's buckets: " + SAMPLES_HELP
+    )
+    rb.add_argument(
+        "--switch-at", required=True, type=instant_argument("--switch-at"), help=f"the switch: {INSTANT_HELP}"
+    )
+    rb.add_argument("--at", type=instant_argument("--at"), help="end of the judged interval (default: now)")
+    rb.add_argument("--window", default="30m", help="judge at most this long after the switch (default 30m)")
+    rb.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    add_format_option(rb, choices=("json", "table"))
+    rb.set_defaults(func=_exit_2_on_error(cmd_rollback_check))
+
 
 def _catalog_and_budget_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
@@ -408,3 +430,46 @@ def cmd_canary(args: argparse.Namespace) -> int:
 
 def _burn(x: float | None) -> str:
     return "-" if x is None else f"{x:.3g}x"
+
+
+# ---- slo rollback-check ------------------------------------------------------------------------
+
+
+def cmd_rollback_check(args: argparse.Namespace) -> int:
+    import time
+
+    from slo_pipelines.catalog.budget_policy import catalog_budget_policies
+    from slo_pipelines.catalog.durations import DurationError, parse_fixed_seconds
+    from slo_pipelines.engine.release.rollback import KEEP, ROLLBACK, rollback_check
+    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
+    from slo_pipelines.resources.sample_files import read_samples
+
+    try:
+        window = parse_fixed_seconds(args.window)
+    except DurationError as exc:
+        raise UserError(f"--window: {exc}") from None
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha: must be between 0 and 1 (got {args.alpha!r})")
+    at = args.at if args.at is not None else int(time.time())
+    if at <= args.switch_at:
+        raise UserError("--at: must be after --switch-at")
+    catalog = load_catalog(args.catalog)
+    _check_service(catalog, args.service)
+    raw = read_samples(args.samples)
+    try:
+        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+    except SamplesError as exc:
+        raise UserError(f"{args.samples}: {exc}") from None
+    if not checked.rejected.empty:
+        raise UserError(checked.first_error(args.samples))
+    slos = [s for s in catalog.slos.values() if s.service == args.service]
+    policies = catalog_budget_policies(catalog.documents)
+    decision = rollback_check(
+        args.service, slos, checked.clean, args.switch_at, at, window, policies, args.alpha
+    )
+    payload = decision.to_json()
+    if args.format == "table":
+        print(f"{decision.decision} {args.service}: {payload['interval']['start']} to {payload['at']}")
+    rows = [[e.slo, e.objective, e.decision, e.detail, e.threshold_source] for e in decision.evidence]
+    _emit(args.format, payload, rows, ["SLO", "OBJECTIVE", "DECISION", "EVIDENCE", "THRESHOLD"])
+    return {KEEP: 0, ROLLBACK: 1}.get(decision.decision, EXIT_INCONCLUSIVE)
