@@ -124,6 +124,28 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     add_format_option(rb, choices=("json", "table"))
     rb.set_defaults(func=_exit_2_on_error(cmd_rollback_check))
 
+    cab = sub.add_parser("cab", help="change-advisory-board impact assessments")
+    csub = cab.add_subparsers(dest="cab_command", required=True, metavar="COMMAND")
+    assess = csub.add_parser(
+        "assess",
+        help="SLO impact of a planned change: affected SLOs, budgets, freezes, maintenance, history",
+        description=(
+            "Assess a Change document (services touched, planned window) for the change board: the SLOs "
+            "it can affect through Dependency documents, their budgets and burn, freezes and maintenance "
+            "windows in force, past change-caused incidents, and a recommendation "
+            "(approve, approve_with_conditions, defer). Exit 0, or 2 on error."
+        ),
+    )
+    _catalog_and_budget_source(assess)
+    assess.add_argument("--change", required=True, metavar="FILE", help="one Change document (YAML or JSON)")
+    assess.add_argument(
+        "--releases",
+        metavar="FILE",
+        help="Release documents: past ones with causedIncidents give the history",
+    )
+    add_format_option(assess, choices=("json", "markdown"))
+    assess.set_defaults(func=_exit_2_on_error(cmd_cab_assess))
+
 
 def _catalog_and_budget_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
@@ -164,6 +186,8 @@ def _errors_are_usage() -> Iterator[None]:
         origin = getattr(exc, "orig", None)
         detail = (str(exc) if origin is None else str(origin)).splitlines()[0]
         raise UserError(f"--warehouse: {detail}", EXIT_USAGE) from None
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): `slo`'s main loop ends quietly
     except OSError as exc:
         raise UserError(f"{exc.filename or ''}: {exc.strerror or exc}", EXIT_USAGE) from None
 
@@ -473,3 +497,30 @@ def cmd_rollback_check(args: argparse.Namespace) -> int:
     rows = [[e.slo, e.objective, e.decision, e.detail, e.threshold_source] for e in decision.evidence]
     _emit(args.format, payload, rows, ["SLO", "OBJECTIVE", "DECISION", "EVIDENCE", "THRESHOLD"])
     return {KEEP: 0, ROLLBACK: 1}.get(decision.decision, EXIT_INCONCLUSIVE)
+
+
+# ---- slo cab assess ----------------------------------------------------------------------------
+
+
+def cmd_cab_assess(args: argparse.Namespace) -> int:
+    from slo_pipelines.catalog.budget_policy import catalog_budget_policies
+    from slo_pipelines.engine.release.cab import assess, parse_change, unknown_services
+    from slo_pipelines.reports.release import render_cab_markdown
+    from slo_pipelines.resources.release_files import read_document_file
+
+    catalog = load_catalog(args.catalog)
+    documents = read_document_file(args.change)
+    if len(documents) != 1:
+        raise UserError(f"{args.change}: must hold exactly one Change document (got {len(documents)})")
+    change = parse_change(documents[0][1], documents[0][0])
+    unknown_services(change, known_services(catalog))
+    history = _releases(args.releases, catalog)
+    at, states = budget_states(args, catalog)
+    assessment = assess(change, catalog, at, states, catalog_budget_policies(catalog.documents), history)
+    payload = assessment.to_json()
+    if args.format == "json":
+        print(json.dumps(payload, indent=2, allow_nan=False))
+    else:
+        sys.stdout.write(render_cab_markdown(payload))
+    sys.stdout.flush()
+    return 0

@@ -74,70 +74,70 @@ class ScheduledRelease:
     cost_source: str
 
 
-def _fail(where: str, field: str, message: str, value: Any) -> ReleaseInputError:
+def field_error(where: str, field: str, message: str, value: Any) -> ReleaseInputError:
     return ReleaseInputError(f"{where} {field}: {message} (got {value!r})")
 
 
-def _instant(where: str, field: str, value: Any) -> int:
+def instant_field(where: str, field: str, value: Any) -> int:
     try:
         return parse_instant(value)
     except TimeParseError as exc:
-        raise _fail(where, field, str(exc), value) from None
+        raise field_error(where, field, str(exc), value) from None
 
 
-def _fraction(where: str, field: str, value: Any) -> float:
+def fraction_field(where: str, field: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
-        raise _fail(where, field, "must be a number >= 0 (a fraction of the error budget)", value)
+        raise field_error(where, field, "must be a number >= 0 (a fraction of the error budget)", value)
     return float(value)
 
 
 def parse_release(document: Any, where: str, kind: str = "Release") -> Release:
     """One `Release` document; `where` is `FILE[index]` for messages."""
     if not isinstance(document, dict):
-        raise _fail(where, "", "a document must be a mapping", document)
+        raise field_error(where, "", "a document must be a mapping", document)
     if document.get("apiVersion") != "slo-pipelines/v1":
-        raise _fail(where, "apiVersion", "must be slo-pipelines/v1", document.get("apiVersion"))
+        raise field_error(where, "apiVersion", "must be slo-pipelines/v1", document.get("apiVersion"))
     if document.get("kind") != kind:
-        raise _fail(where, "kind", f"must be {kind}", document.get("kind"))
+        raise field_error(where, "kind", f"must be {kind}", document.get("kind"))
     metadata = document.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     if not isinstance(name, str) or not name:
-        raise _fail(where, "metadata.name", "is required", name)
+        raise field_error(where, "metadata.name", "is required", name)
     spec = document.get("spec")
     if not isinstance(spec, dict):
-        raise _fail(where, "spec", "must be a mapping", spec)
+        raise field_error(where, "spec", "must be a mapping", spec)
     for key in spec:
         if key not in _SPEC_KEYS:
-            raise _fail(where, f"spec.{key}", f"unknown field; known: {', '.join(_SPEC_KEYS)}", key)
+            raise field_error(where, f"spec.{key}", f"unknown field; known: {', '.join(_SPEC_KEYS)}", key)
     service = spec.get("service")
     if not isinstance(service, str) or not service:
-        raise _fail(where, "spec.service", "is required (a service name)", service)
+        raise field_error(where, "spec.service", "is required (a service name)", service)
     if "start" not in spec:
-        raise _fail(where, "spec.start", "is required", None)
-    start = _instant(where, "spec.start", spec["start"])
-    end = _instant(where, "spec.end", spec["end"]) if spec.get("end") is not None else None
+        raise field_error(where, "spec.start", "is required", None)
+    start = instant_field(where, "spec.start", spec["start"])
+    end = instant_field(where, "spec.end", spec["end"]) if spec.get("end") is not None else None
     if end is not None and end <= start:
-        raise _fail(where, "spec.end", "must be after spec.start", spec["end"])
+        raise field_error(where, "spec.end", "must be after spec.start", spec["end"])
     change_type = spec.get("changeType", "feature")
     if change_type not in CHANGE_TYPES:
-        raise _fail(where, "spec.changeType", f"must be one of {', '.join(CHANGE_TYPES)}", change_type)
+        raise field_error(where, "spec.changeType", f"must be one of {', '.join(CHANGE_TYPES)}", change_type)
     cost = spec.get("expectedBudgetCost")
     slos = spec.get("slos") or []
     if not isinstance(slos, list) or not all(isinstance(s, str) for s in slos):
-        raise _fail(where, "spec.slos", "must be a list of SLO names", slos)
+        raise field_error(where, "spec.slos", "must be a list of SLO names", slos)
     caused = []
     for i, item in enumerate(spec.get("causedIncidents") or []):
         path = f"spec.causedIncidents[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise _fail(where, f"{path}.name", "is required", item)
-        ratio = _fraction(where, f"{path}.budgetConsumedRatio", item.get("budgetConsumedRatio"))
+            raise field_error(where, f"{path}.name", "is required", item)
+        ratio = fraction_field(where, f"{path}.budgetConsumedRatio", item.get("budgetConsumedRatio"))
         caused.append(CausedIncident(item["name"], ratio))
     return Release(
         name=name,
         service=service,
         start=start,
         change_type=str(change_type),
-        expected_budget_cost=None if cost is None else _fraction(where, "spec.expectedBudgetCost", cost),
+        expected_budget_cost=None if cost is None else fraction_field(where, "spec.expectedBudgetCost", cost),
         slos=tuple(slos),
         caused_incidents=tuple(caused),
         end=end,
@@ -152,7 +152,9 @@ def parse_releases(documents: Sequence[tuple[str, Any]]) -> list[Release]:
     for where, document in documents:
         release = parse_release(document, where)
         if release.name in seen:
-            raise _fail(where, "metadata.name", f"already defined at {seen[release.name]}", release.name)
+            raise field_error(
+                where, "metadata.name", f"already defined at {seen[release.name]}", release.name
+            )
         seen[release.name] = where
         out.append(release)
     return out
