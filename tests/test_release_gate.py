@@ -24,14 +24,17 @@ from tests.release_helpers import AT, AT_ISO, history, write_catalog, write_samp
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def slo(*args: str) -> subprocess.CompletedProcess[str]:
+def slo(*args: object, warehouse_env: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SLO_WAREHOUSE_URL"}
+    if warehouse_env:
+        env["SLO_WAREHOUSE_URL"] = warehouse_env
     return subprocess.run(
         [sys.executable, "-m", "slo_pipelines.cli", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
-        env={k: v for k, v in os.environ.items() if k != "SLO_WAREHOUSE_URL"},
+        env=env,
     )
 
 
@@ -256,6 +259,8 @@ def test_gate_from_warehouse_uses_latest_snapshots(tmp_path: Path) -> None:
         )
     out = slo("gate", "--catalog", catalog_dir, "--service", "checkout", "--warehouse", url)
     assert out.returncode == 1, out.stderr
+    from_env = slo("gate", "--catalog", catalog_dir, "--service", "checkout", warehouse_env=url)
+    assert from_env.returncode == 1 and json.loads(from_env.stdout) == json.loads(out.stdout)
     doc = json.loads(out.stdout)
     assert doc["at"] == AT_ISO and doc["reasons"][0]["rule"] == "freeze_deploys"
     # --at picks the latest snapshot at or before it: a day earlier the budget was already gone too
