@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slo_pipelines.catalog import load_catalog
 from slo_pipelines.catalog.budget_policy import BudgetPolicy, BudgetRule, catalog_budget_policies
@@ -272,6 +274,9 @@ def test_gate_from_warehouse_uses_latest_snapshots(tmp_path: Path) -> None:
         "gate", "--catalog", catalog_dir, "--service", "cart", "--warehouse", url, "--at", "2020-01-01"
     )
     assert empty.returncode == 2 and "no budget snapshots" in empty.stderr
+    missing = tmp_path / "missing.db"
+    none = slo("gate", "--catalog", catalog_dir, "--service", "cart", "--warehouse", f"sqlite:///{missing}")
+    assert none.returncode == 2 and "no such SQLite database" in none.stderr and not missing.exists()
 
 
 def test_flags_caps_per_service(tmp_path: Path) -> None:
@@ -368,3 +373,29 @@ spec: {service: checkout, start: "2026-11-01T12:00:00Z"}
         "releases", "plan", "--catalog", catalog, "--releases", bad, "--samples", samples, "--at", AT_ISO
     )
     assert out.returncode == 2 and "spec.service: unknown service" in out.stderr
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    remaining=st.one_of(st.none(), st.floats(-0.5, 1.0)),
+    releases=st.lists(
+        st.tuples(st.integers(0, 10), st.floats(0, 0.6), st.sampled_from(["feature", "security"])),
+        max_size=8,
+    ),
+)
+def test_plan_invariants(remaining: float | None, releases: list[tuple[int, float, str]]) -> None:
+    """Proceeding non-exempt releases never take the running sum past the remaining budget; every paused
+    release would have; paused releases add nothing; order is by start, then name."""
+    scheduled = [
+        _sched(f"r{i}", AT + 60 * start, cost, change) for i, (start, cost, change) in enumerate(releases)
+    ]
+    plan = plan_releases(scheduled, [state(remaining)], [FREEZE])
+    assert [p.scheduled.release.start for p in plan] == sorted(s.release.start for s in scheduled)
+    running = 0.0
+    for p in plan:
+        cost, exempt = p.scheduled.cost, p.scheduled.release.change_type == "security"
+        over = remaining is not None and running + cost > remaining
+        assert p.decision == ("paused" if over and not exempt else "proceed")
+        assert p.arithmetic[0]["cumulative_cost"] == pytest.approx(running + cost)
+        if p.decision == "proceed":
+            running += cost

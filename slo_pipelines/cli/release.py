@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from slo_pipelines.catalog import CatalogError, load_catalog
@@ -227,9 +228,15 @@ def _states_from_samples(catalog: Catalog, path: str, at: int) -> list[Objective
 
 
 def _states_from_warehouse(catalog: Catalog, url: str, at: int | None) -> list[ObjectiveState]:
+    import sqlalchemy as sa
+
     from slo_pipelines.engine.release.state import from_snapshot
     from slo_pipelines.resources.warehouse import WarehouseResource
 
+    parsed = sa.engine.make_url(url)
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(parsed.database)).is_file():  # reading must not create an empty warehouse
+        raise UserError(f"--warehouse: no such SQLite database (got {parsed.database!r})")
     snapshots = WarehouseResource(url=url).read_budget_snapshots(
         slos=sorted(catalog.slos), end=None if at is None else at + 1
     )
