@@ -100,7 +100,7 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     canary.add_argument(
         "--min-latency", type=int, default=50, metavar="N", help="latencies per arm needed (default 50)"
     )
-    add_format_option(canary, choices=("json", "table"))
+    add_format_option(canary)
     canary.set_defaults(func=_exit_2_on_error(cmd_canary))
 
     rb = sub.add_parser(
@@ -122,7 +122,7 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     rb.add_argument("--at", type=instant_argument("--at"), help="end of the judged interval (default: now)")
     rb.add_argument("--window", default="30m", help="judge at most this long after the switch (default 30m)")
     rb.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    add_format_option(rb, choices=("json", "table"))
+    add_format_option(rb)
     rb.set_defaults(func=_exit_2_on_error(cmd_rollback_check))
 
     cab = sub.add_parser("cab", help="change-advisory-board impact assessments")

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from slo_pipelines.catalog.models import SLO, Objective
+from slo_pipelines.catalog.models import SLO, Objective, budget_fraction
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 DEFAULT_ALPHA = 0.05
@@ -178,11 +178,11 @@ class CanaryReport:
 
 def min_requests_for(targets: Sequence[float]) -> int:
     """Requests per arm so the strictest objective allows at least `MIN_BUDGETED_ERRORS` errors."""
-    return math.ceil(MIN_BUDGETED_ERRORS / (1.0 - max(targets)) - 1e-9)
+    return math.ceil(MIN_BUDGETED_ERRORS / budget_fraction(max(targets)) - 1e-9)
 
 
 def _burn(ratio: float | None, target: float) -> float | None:
-    return None if ratio is None else ratio / (1.0 - target)
+    return None if ratio is None else ratio / budget_fraction(target)
 
 
 def _terms(

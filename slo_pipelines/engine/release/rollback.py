@@ -113,7 +113,7 @@ def _evidence(
 ) -> RollbackEvidence:
     threshold, source = rollback_threshold(policy, slo)
     bad, total = _counts(rows, slo, objective)
-    miss = 1.0 - objective.target
+    miss = objective.budget_fraction
     ratio_limit = threshold * miss
     burn = None if total == 0 else bad / total / miss
     p: float | None = None
