@@ -47,7 +47,12 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     )
     _catalog_and_budget_source(p)
     p.add_argument("--service", metavar="S", help="the service the change deploys (required without --flags)")
-    p.add_argument("--change-type", choices=CHANGE_TYPES, default="feature", help="default feature")
+    p.add_argument(
+        "--change-type",
+        choices=CHANGE_TYPES,
+        default="feature",
+        help="feature (default), reliability or security; a freeze rule's exceptFor exempts the latter two",
+    )
     p.add_argument("--releases", metavar="FILE", help="Release documents (YAML or JSON) already scheduled")
     p.add_argument(
         "--expected-cost",
