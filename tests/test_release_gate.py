@@ -399,3 +399,37 @@ def test_plan_invariants(remaining: float | None, releases: list[tuple[int, floa
         assert p.arithmetic[0]["cumulative_cost"] == pytest.approx(running + cost)
         if p.decision == "proceed":
             running += cost
+
+
+def test_gate_on_the_example_fleet(tmp_path: Path) -> None:
+    """payments-strict freezes below 10 % remaining and exempts the default reliability and security."""
+    from tests.pipeline_helpers import D0, DAY, FLEET, fleet_samples
+
+    frame = fleet_samples(D0 - 30 * DAY, D0, ["payments-availability", "payment-gateway-availability"])
+    frame["timestamp"] = frame.pop("start")
+    last_day = (frame["slo"] == "payments-availability") & (frame["timestamp"] >= D0 - DAY)
+    frame.loc[last_day, "good"] = (frame.loc[last_day, "total"] * 0.98).round()  # a day at 2 % errors
+    path = tmp_path / "fleet.parquet"
+    frame.drop(columns=["value"]).to_parquet(path, index=False)
+    common = [
+        "gate",
+        "--catalog",
+        FLEET,
+        "--service",
+        "payments-api",
+        "--samples",
+        path,
+        "--at",
+        "2026-11-01",
+    ]
+    feature = slo(*common)
+    assert feature.returncode == 1, feature.stderr
+    doc = json.loads(feature.stdout)
+    assert doc["slos"][0]["remaining_ratio"] < 0.1
+    assert any(r["rule"] == "freeze_deploys" and "payments-strict" in r["detail"] for r in doc["reasons"])
+    for change in ("security", "reliability"):
+        out = slo(*common, "--change-type", change)
+        assert out.returncode == 0, out.stdout
+        assert json.loads(out.stdout)["decision"] == "allow"
+    vendor = slo(*common[:4], "payment-gateway", *common[5:])
+    assert vendor.returncode == 0 and json.loads(vendor.stdout)["reasons"] == []
