@@ -116,7 +116,7 @@ def test_history_and_markdown(catalog) -> None:  # type: ignore[no-untyped-def]
     assert text.startswith("# Change CHG-1: Checkout &lt;b&gt;client&lt;/b&gt; \\| upgrade\n")
     assert "**Recommendation: approve**" in text
     assert "| old | cart | 2026-10-27T00:00:00Z | INC-7 | 20.0 % |" in text
-    assert "| checkout-db | 2026-11-01T10:00:00Z | 2026-11-01T11:00:00Z | 30.0 |" in text
+    assert "| checkout-db | MaintenanceWindow | 2026-11-01T10:00:00Z | 2026-11-01T11:00:00Z | 30.0 |" in text
 
 
 def test_change_document_errors() -> None:
