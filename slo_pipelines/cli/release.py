@@ -28,10 +28,10 @@ from slo_pipelines.cli.common import (
     instant_argument,
     render_table,
 )
+from slo_pipelines.engine.release.releases import CHANGE_TYPES
 from slo_pipelines.engine.release.state import ObjectiveState
 
 EXIT_INCONCLUSIVE = 3
-CHANGE_TYPES = ("feature", "reliability", "security")
 SAMPLES_HELP = "CSV, JSONL or Parquet file: slo,timestamp,good,total (optional bucket_seconds, value)"
 
 
