@@ -12,6 +12,7 @@ from slo_pipelines.catalog.errors import CatalogError, CatalogIssue
 from slo_pipelines.catalog.exclusions import exclusion_rule
 from slo_pipelines.catalog.extensions import CHECKS, check_extension
 from slo_pipelines.catalog.fields import Reporter, show
+from slo_pipelines.catalog.incidents import check_catalog_incidents, service_names
 from slo_pipelines.catalog.models import SLO, Catalog, Document, ExclusionRule, Indicator, Service
 from slo_pipelines.catalog.registry import Registry
 from slo_pipelines.catalog.yamlfiles import RawDocument, catalog_files, read_documents
@@ -28,7 +29,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "AlertCondition",
         "AlertNotificationTarget",
     ),
-    EXTENSIONS_V1: ("MaintenanceWindow", "Exclusion", *CHECKS),
+    EXTENSIONS_V1: ("MaintenanceWindow", "Exclusion", *CHECKS, "Incident", "IncidentSeverityPolicy"),
 }
 
 
@@ -151,6 +152,9 @@ def _build(issues: list[CatalogIssue], registry: Registry, documents: list[Docum
             spec = check_extension(reporter(d), registry, d)
             if d.kind == "BudgetPolicy" and spec is not None:
                 budget_policies[d.name] = spec
+    check_catalog_incidents(
+        reporter, documents, service_names(services, (s.service for s in slos.values()), documents)
+    )
     consumed = {"Service", "SLO", "MaintenanceWindow", "Exclusion", "BudgetPolicy"}
     return Catalog(
         documents=tuple(documents),

@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from slo_pipelines.catalog import CatalogError
-from slo_pipelines.cli import audit, demo, evaluate, exclusions, ingest, release, rules
+from slo_pipelines.cli import audit, demo, evaluate, exclusions, incidents, ingest, release, rules
 from slo_pipelines.cli.common import EXIT_INVALID, SloArgumentParser, UserError, error_line
 from slo_pipelines.engine.common.timeutil import TimeParseError
 from slo_pipelines.engine.sli.samples import SamplesError
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     exclusions.add_exclusions_parser(sub)
     rules.add_rules_parser(sub)
     release.add_parsers(sub)
+    incidents.add_parsers(sub)
     demo.add_parsers(sub)
     return parser
 

@@ -128,6 +128,17 @@ class ObjectiveEvaluator:
         bad_r = _f(c.one_minus_ratio_sum) + (_f(nodata) if policy == "bad" else 0.0)
         return _Tally(good_r, _f(considered), bad_r, _ratio(good_r, considered))
 
+    def tally(self, lo: np.ndarray, hi: np.ndarray) -> _Tally:
+        """(good, total, consumed_bad, sli) of each interval `[lo, hi)`: Occurrences sum the buckets whose
+        start lies inside; timeslice methods count slices under the no-data policy (edge slices cut at
+        the interval, so slice-aligned bounds count whole slices)."""
+        return self._tally(np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64))
+
+    def rows(self, lo: int, hi: int) -> int:
+        """Included bucket rows whose start lies in `[lo, hi)`."""
+        g = self.grid
+        return int(g.P_rows[g.index(hi)] - g.P_rows[g.index(lo)])
+
     def _allowed(self, window: _Tally, ws: np.ndarray, full_end: np.ndarray) -> np.ndarray:
         miss = self.objective.budget_fraction
         if not self.timeslices:
