@@ -126,7 +126,12 @@ class Incident:
             spec["updatedAt"] = format_instant(self.updated_at)
         if self.status:
             spec["status"] = self.status
-        return {"apiVersion": INCIDENT_API_VERSION, "kind": "Incident", "metadata": {"name": self.name}, "spec": spec}
+        return {
+            "apiVersion": INCIDENT_API_VERSION,
+            "kind": "Incident",
+            "metadata": {"name": self.name},
+            "spec": spec,
+        }
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,9 @@ def known_services(catalog: Catalog) -> set[str]:
     return service_names(catalog.services, (slo.service for slo in catalog.slos.values()), catalog.other)
 
 
-def service_names(services: Iterable[str], slo_services: Iterable[str], documents: Iterable[Document]) -> set[str]:
+def service_names(
+    services: Iterable[str], slo_services: Iterable[str], documents: Iterable[Document]
+) -> set[str]:
     names = set(services) | set(slo_services)
     for d in documents:
         if d.kind == "Dependency" and isinstance(d.body.get("spec"), dict):
@@ -267,7 +274,9 @@ def parse_severity_policy(r: Reporter, document: Document) -> SeverityTiers | No
     if otherwise not in SEVERITIES:
         r.error("spec.otherwise", f"must be one of {', '.join(SEVERITIES)} (got {show(otherwise)})")
     elif tiers and SEVERITIES.index(otherwise) <= SEVERITIES.index(tiers[-1][0]):
-        r.error("spec.otherwise", f"must be less severe than the last tier {tiers[-1][0]} (got {show(otherwise)})")
+        r.error(
+            "spec.otherwise", f"must be less severe than the last tier {tiers[-1][0]} (got {show(otherwise)})"
+        )
     if len(r.sink) != before:
         return None
     return SeverityTiers(tuple(tiers), otherwise, document.name)
@@ -338,7 +347,10 @@ def load_incidents(path: str | Path, catalog: Catalog) -> tuple[Incident, ...]:
     for index, data in raw:
         r = Reporter(shown, index, issues)
         if not isinstance(data, dict):
-            r.error("", f"an incident must be a mapping with apiVersion, kind, metadata and spec (got {show(data)})")
+            r.error(
+                "",
+                f"an incident must be a mapping with apiVersion, kind, metadata and spec (got {show(data)})",
+            )
             continue
         if data.get("apiVersion") != INCIDENT_API_VERSION:
             r.error("apiVersion", f"must be {INCIDENT_API_VERSION} (got {show(data.get('apiVersion'))})")
@@ -358,5 +370,5 @@ def load_incidents(path: str | Path, catalog: Catalog) -> tuple[Incident, ...]:
         if incident is not None:
             out.append(incident)
     if issues:
-        raise CatalogError(sorted(issues, key=lambda i: (-1 if i.index is None else i.index)))
+        raise CatalogError(sorted(issues, key=lambda i: -1 if i.index is None else i.index))
     return tuple(out)

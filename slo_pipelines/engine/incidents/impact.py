@@ -270,10 +270,13 @@ def incident_impacts(
     for i in incidents:
         if i.end is None:
             if at is None:
-                raise IncidentImpactError(f"incident {i.name} is open (no end): give the instant to measure it to (--at)")
+                raise IncidentImpactError(
+                    f"incident {i.name} is open (no end): give the instant to measure it to (--at)"
+                )
             if i.start >= at:
                 raise IncidentImpactError(
-                    f"incident {i.name} starts at {format_instant(i.start)}, not before --at {format_instant(at)}"
+                    f"incident {i.name} starts at {format_instant(i.start)}, "
+                    f"not before --at {format_instant(at)}"
                 )
             ends.append(at)
         else:
@@ -288,7 +291,9 @@ def incident_impacts(
             continue
         slo = catalog.slos[name]
         for objective in slo.objectives:
-            for p, impact in _objective_impacts(evaluator, slo, objective, incidents, ends, positions).items():
+            for p, impact in _objective_impacts(
+                evaluator, slo, objective, incidents, ends, positions
+            ).items():
                 per_incident[p].append(impact)
     out = []
     for p, incident in enumerate(incidents):

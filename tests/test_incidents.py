@@ -1,0 +1,355 @@
+"""Incident records and `slo incidents impact` (DESIGN.md §9): catalog checks, affected SLOs through
+Dependency documents, exact numbers on hand-computed cases, open incidents, severity tiers, exit codes."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slo_pipelines.catalog import CatalogError, load_catalog
+from slo_pipelines.catalog.incidents import load_incidents
+from slo_pipelines.cli import main
+from slo_pipelines.engine.incidents.affected import affected_slos
+
+DAY = 86400
+D0 = 1_791_158_400  # 2026-10-05T00:00:00Z
+
+CATALOG = """
+apiVersion: openslo/v1
+kind: Service
+metadata: {name: NAME}
+spec: {}
+"""
+
+
+def _slo(name: str, service: str, method: str, window: str, objective: str) -> str:
+    return f"""
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: {name}}}
+spec:
+  service: {service}
+  indicator:
+    metadata: {{name: {name}-sli}}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {{metricSource: {{type: Prometheus, spec: {{query: good}}}}}}
+        total: {{metricSource: {{type: Prometheus, spec: {{query: total}}}}}}
+  timeWindow: [{window}]
+  budgetingMethod: {method}
+  objectives: [{objective}]
+"""
+
+
+def write_catalog(root: Path, extra: str = "") -> Path:
+    docs = [CATALOG.replace("NAME", s) for s in ("a", "b", "c", "d")]
+    docs.append(
+        _slo(
+            "a-avail",
+            "a",
+            "Occurrences",
+            "{duration: 1d, isRolling: true}",
+            "{displayName: avail, target: 0.999}",
+        )
+    )
+    docs.append(
+        _slo(
+            "b-avail",
+            "b",
+            "Timeslices",
+            '{duration: 1M, isRolling: false, calendar: {startTime: "2026-01-01 00:00:00", timeZone: UTC}}',
+            "{displayName: avail, target: 0.9, timeSliceTarget: 0.95, timeSliceWindow: 5m}",
+        )
+    )
+    docs.append(
+        _slo(
+            "c-avail",
+            "c",
+            "RatioTimeslices",
+            "{duration: 1d, isRolling: true}",
+            "{displayName: avail, target: 0.9, timeSliceWindow: 5m}",
+        )
+    )
+    docs.append(
+        _slo(
+            "d-avail",
+            "d",
+            "Occurrences",
+            "{duration: 1d, isRolling: true}",
+            "{displayName: avail, target: 0.99}",
+        )
+    )
+    for service, upstream in (("b", "a"), ("c", "b"), ("a", "stripe")):
+        docs.append(
+            f"""
+apiVersion: slo-pipelines/v1
+kind: Dependency
+metadata: {{name: {service}-on-{upstream}}}
+spec: {{service: {service}, upstream: {upstream}}}
+"""
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "fleet.yaml").write_text("---".join(docs) + extra)
+    return root
+
+
+def incident(
+    name: str, services: list[str], start: int, end: int | None, severity: str = "SEV2"
+) -> dict[str, Any]:
+    from slo_pipelines.engine.common.timeutil import format_instant
+
+    spec: dict[str, Any] = {
+        "title": f"{name} title",
+        "severity": severity,
+        "start": format_instant(start),
+        "services": services,
+    }
+    if end is not None:
+        spec["end"] = format_instant(end)
+    return {"apiVersion": "slo-pipelines/v1", "kind": "Incident", "metadata": {"name": name}, "spec": spec}
+
+
+def write_samples(path: Path, per_minute: dict[str, tuple[int, dict[int, int]]]) -> Path:
+    """Two days of minute buckets from D0 for each SLO: (total per minute, {minute index: bad})."""
+    lines = ["slo,timestamp,good,total"]
+    for slo, (total, bad) in per_minute.items():
+        for m in range(2 * 1440):
+            lines.append(f"{slo},{D0 + 60 * m},{total - bad.get(m, 0)},{total}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    return write_catalog(tmp_path / "catalog")
+
+
+def test_impact_flows_from_upstream_to_dependents_never_back(fleet: Path) -> None:
+    catalog = load_catalog(fleet)
+    assert [s.name for s in affected_slos(catalog, ["b"])] == ["b-avail", "c-avail"]
+    assert [s.name for s in affected_slos(catalog, ["a"])] == ["a-avail", "b-avail", "c-avail"]
+    assert [s.name for s in affected_slos(catalog, ["c"])] == ["c-avail"]
+    assert [s.name for s in affected_slos(catalog, ["stripe"])] == ["a-avail", "b-avail", "c-avail"]
+    assert [s.name for s in affected_slos(catalog, ["d"])] == ["d-avail"]
+
+
+def test_exact_numbers_and_severity_at_a_tier_boundary(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a-avail: 1000 requests a minute over two days; 288 bad in the second day's 12:00 minute.
+    # Budget window [B - 1 d, B) with B = end = D0 + 2 d: allowed = 0.001 * 1,440,000 = 1440, ratio = 0.2
+    # exactly, which floating point would put just under SEV1.
+    samples = write_samples(tmp_path / "s.csv", {"a-avail": (1000, {1440 + 720: 288})})
+    inc = incident("INC-1", ["a"], D0 + DAY + 12 * 3600 - 30, D0 + 2 * DAY, severity="SEV2")
+    (tmp_path / "inc.json").write_text(json.dumps([inc]))
+    code, out, err = run(
+        capsys,
+        "incidents",
+        "impact",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.json"),
+    )
+    assert code == 0, err
+    [doc] = json.loads(out)["incidents"]
+    assert doc["end"] == "2026-10-07T00:00:00Z" and doc["start"] == "2026-10-06T11:59:30Z"
+    by = {s["name"]: s for s in doc["slos"]}
+    assert sorted(by) == ["a-avail", "b-avail", "c-avail"]  # dependents, not d
+    a = by["a-avail"]
+    assert a["bad"] == 288 and a["total"] == 720 * 1000
+    assert a["allowed_bad"] == pytest.approx(1440, rel=1e-12)
+    assert a["budget_consumed_ratio"] == pytest.approx(0.2, rel=1e-12)
+    assert doc["expected_severity"] == "SEV1" and doc["severity_mismatch"] is True
+    # burn(1h) at 13:00 covers 12:00..13:00: 288 / 60,000 / 0.001 = 4.8, the peak
+    assert a["peak_burn_rate_1h"] == pytest.approx(4.8, rel=1e-12)
+    assert a["attributed_bad"] == a["bad"]
+    # SLOs without data in the window: zeros (their slice budget exists unless measured-since removes it)
+    for name in ("b-avail", "c-avail"):
+        assert (by[name]["bad"], by[name]["total"], by[name]["attributed_bad"]) == (0, 0, 0)
+        assert by[name]["budget_consumed_ratio"] in (0.0, None) and by[name]["peak_burn_rate_1h"] is None
+
+
+def test_overlapping_incidents_split_bad_units_equally(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # b-avail (Timeslices, 5 m slices): minutes 60..119 of day 2 each 10 % bad -> 12 bad slices.
+    samples = write_samples(tmp_path / "s.csv", {"b-avail": (100, {1440 + m: 10 for m in range(60, 120)})})
+    t1 = D0 + DAY
+    docs = [
+        incident("INC-1", ["a"], t1 + 50 * 60 + 30, t1 + 130 * 60, "SEV3"),  # via Dependency b -> a
+        incident("INC-2", ["b"], t1 + 90 * 60, None, "SEV3"),
+    ]
+    import yaml
+
+    (tmp_path / "inc.yaml").write_text(yaml.safe_dump_all(docs))
+    args = [
+        "incidents",
+        "impact",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.yaml"),
+    ]
+    code, _, err = run(capsys, *args)
+    assert code == 2 and err.startswith("slo: error: ") and "INC-2 is open" in err and "--at" in err
+    code, out, err = run(capsys, *args, "--at", "2026-10-06T03:00:00Z")
+    assert code == 0, err
+    inc1, inc2 = json.loads(out)["incidents"]
+    b1 = next(s for s in inc1["slos"] if s["name"] == "b-avail")
+    b2 = next(s for s in inc2["slos"] if s["name"] == "b-avail")
+    # INC-1 counts slices starting in [00:50:30, 02:10): 00:55 .. 02:05 = 15, bad 01:00..01:55 = 12
+    assert (b1["bad"], b1["total"]) == (12, 15)
+    # INC-2 is open, measured to --at: slices 01:30 .. 02:55 = 18, bad 01:30..01:55 = 6
+    assert (b2["bad"], b2["total"]) == (6, 18) and inc2["end"] is None
+    # the 6 bad slices both windows hold are split 1/2 each; the union's 12 bad slices are conserved
+    assert (b1["attributed_bad"], b2["attributed_bad"]) == (9, 3)
+    assert b1["overlapping_incidents"] == ["INC-2"]
+    # allowed over a rolling 30 d (calendar 1M) ending at B: 0.1 x 8640 slices
+    assert b1["allowed_bad"] == pytest.approx(864, rel=1e-12)
+    assert b1["budget_window"] == {"start": "2026-09-06T02:10:00Z", "end": "2026-10-06T02:10:00Z"}
+    code, out, _ = run(capsys, *args, "--at", "2026-10-06T03:00:00Z", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("INCIDENT,SEVERITY,EXPECTED,SLO")
+    assert "INC-2,SEV3,SEV4 (mismatch),b-avail,avail,Timeslices,6,18,0.69%,3," in out
+
+
+def test_severity_policy_sets_other_tiers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = """---
+apiVersion: slo-pipelines/v1
+kind: IncidentSeverityPolicy
+metadata: {name: strict}
+spec:
+  tiers:
+    - {severity: SEV1, budgetConsumedAtLeast: 0.5}
+    - {severity: SEV2, budgetConsumedAtLeast: 0.1}
+  otherwise: SEV3
+"""
+    fleet = write_catalog(tmp_path / "catalog", policy)
+    samples = write_samples(tmp_path / "s.csv", {"a-avail": (1000, {1440 + 720: 288})})
+    (tmp_path / "inc.json").write_text(json.dumps([incident("INC-1", ["a"], D0 + DAY, D0 + 2 * DAY)]))
+    code, out, err = run(
+        capsys,
+        "incidents",
+        "impact",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.json"),
+    )
+    assert code == 0, err
+    [doc] = json.loads(out)["incidents"]
+    assert doc["expected_severity"] == "SEV2" and doc["severity_mismatch"] is False
+    assert doc["severity_policy"] == "strict"
+
+
+def test_bad_severity_policy_is_a_catalog_error(tmp_path: Path) -> None:
+    policy = """---
+apiVersion: slo-pipelines/v1
+kind: IncidentSeverityPolicy
+metadata: {name: upside-down}
+spec:
+  tiers:
+    - {severity: SEV2, budgetConsumedAtLeast: 0.1}
+    - {severity: SEV1, budgetConsumedAtLeast: 0.5}
+"""
+    with pytest.raises(CatalogError) as err:
+        load_catalog(write_catalog(tmp_path / "catalog", policy))
+    assert "[11] spec.tiers[1]: tiers must go from the most severe down" in str(err.value)
+
+
+def test_incident_file_errors_name_file_index_field_and_value(fleet: Path, tmp_path: Path) -> None:
+    docs = [
+        incident("INC-1", ["a"], D0 + 3600, D0),  # ends before it starts
+        incident("INC-2", ["nope"], D0, D0 + 60),  # unknown service
+        incident("INC-3", ["a"], D0, D0 + 60, severity="P1"),
+        incident("INC-1", ["a"], D0, D0 + 60),  # the same name twice
+        {"apiVersion": "slo-pipelines/v1", "kind": "SLO", "metadata": {"name": "x"}, "spec": {}},
+    ]
+    docs[2]["spec"]["start"] = "2026-10-05 00:00:00"  # no offset
+    path = tmp_path / "inc.json"
+    path.write_text(json.dumps(docs))
+    with pytest.raises(CatalogError) as err:
+        load_incidents(path, load_catalog(fleet))
+    lines = str(err.value).splitlines()
+    shown = path.as_posix()
+    assert (
+        f'{shown}[0] spec.end: must be after spec.start 2026-10-05T01:00:00Z (got "2026-10-05T00:00:00Z")'
+        in lines
+    )
+    assert (
+        f'{shown}[1] spec.services[0]: unknown service: no Service, SLO or Dependency names it (got "nope")'
+        in lines
+    )
+    assert f'{shown}[2] spec.severity: must be one of SEV1, SEV2, SEV3, SEV4 (got "P1")' in lines
+    assert any(line.startswith(f"{shown}[2] spec.start: needs a UTC offset") for line in lines)
+    assert f'{shown}[3] metadata.name: incident "INC-1" is already defined at {shown}[0]' in lines
+    assert f'{shown}[4] kind: must be Incident (got "SLO")' in lines
+
+
+def test_cli_reports_bad_incident_file_in_one_line_each(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = write_samples(tmp_path / "s.csv", {})
+    path = tmp_path / "inc.yaml"
+    path.write_text(
+        "apiVersion: slo-pipelines/v1\nkind: Incident\nmetadata: {name: X}\nspec: {title: t, severity: SEV1, start: '2026-10-05T01:00:00Z',"
+        " end: '2026-10-05T00:00:00Z', services: [a]}\n"
+    )
+    code, out, err = run(
+        capsys,
+        "incidents",
+        "impact",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(path),
+    )
+    assert code == 1 and out == ""
+    assert (
+        err == f"slo: error: {path.as_posix()}[0] spec.end: must be after spec.start 2026-10-05T01:00:00Z"
+        ' (got "2026-10-05T00:00:00Z")\n'
+    )
+    code, _, err = run(
+        capsys,
+        "incidents",
+        "impact",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "missing.yaml"),
+    )
+    assert code == 1 and "missing.yaml: no such file" in err
+
+
+def test_incident_documents_in_the_catalog_are_validated(tmp_path: Path) -> None:
+    bad = """---
+apiVersion: slo-pipelines/v1
+kind: Incident
+metadata: {name: INC-9}
+spec: {title: t, severity: SEV1, start: "2026-10-05T00:00:00Z", services: [zzz], colour: red}
+"""
+    with pytest.raises(CatalogError) as err:
+        load_catalog(write_catalog(tmp_path / "catalog", bad))
+    text = str(err.value)
+    assert (
+        '[11] spec.services[0]: unknown service: no Service, SLO or Dependency names it (got "zzz")' in text
+    )
+    assert "[11] spec.colour: unknown field" in text
