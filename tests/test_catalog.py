@@ -1172,7 +1172,8 @@ def test_bad_catalog_fixture_reports_every_error_at_once(monkeypatch: pytest.Mon
         'bad_catalog/services.yaml[2] apiVersion: must be openslo/v1 or slo-pipelines/v1 (got "openslo/v2")',
         "bad_catalog/services.yaml[3] kind: unknown kind for slo-pipelines/v1; known kinds: "
         "MaintenanceWindow, "
-        'Exclusion, SLAContract, BudgetPolicy, Team, Dependency, UserJourney, EdgeCasePolicy, Incident, IncidentSeverityPolicy (got "Gadget")',
+        "Exclusion, SLAContract, BudgetPolicy, Team, Dependency, UserJourney, EdgeCasePolicy, Incident, "
+        'IncidentSeverityPolicy (got "Gadget")',
         "bad_catalog/slos.yaml[2] spec.objectives[0].target: must be < 1 (got 1.5)",
         'bad_catalog/slos.yaml[3] spec.service: no Service with this name in the catalog (got "basket")',
         "bad_catalog/slos.yaml[3] spec.indicatorRef: no SLI with this name in the catalog (got "

@@ -306,7 +306,8 @@ def test_cli_reports_bad_incident_file_in_one_line_each(
     samples = write_samples(tmp_path / "s.csv", {})
     path = tmp_path / "inc.yaml"
     path.write_text(
-        "apiVersion: slo-pipelines/v1\nkind: Incident\nmetadata: {name: X}\nspec: {title: t, severity: SEV1, start: '2026-10-05T01:00:00Z',"
+        "apiVersion: slo-pipelines/v1\nkind: Incident\nmetadata: {name: X}\n"
+        "spec: {title: t, severity: SEV1, start: '2026-10-05T01:00:00Z',"
         " end: '2026-10-05T00:00:00Z', services: [a]}\n"
     )
     code, out, err = run(
