@@ -4,8 +4,9 @@ One `Notifier` interface, so the Opsgenie APIs' end (2027-04-05) is a configurat
 never raises for a delivery problem: every notification ends as a `DeliveryRecord` (delivered, failed
 with the reason, or suppressed) that the caller stores; failed ones stay owed and are retried on the next
 run (`engine.notification_log.owed_notifications`). Within one call, 429, 5xx, network errors and
-garbled answers are retried with exponential backoff — safe because the dedup key / alias makes a
-repeated request idempotent at the provider. Other 4xx are not retried: the request itself is wrong.
+garbled answers are retried by the shared `http_retry.RetryPolicy` (exponential backoff, Retry-After
+honoured) — safe because the dedup key / alias makes a repeated request idempotent at the provider.
+Other 4xx are not retried: the request itself is wrong.
 """
 
 import json
@@ -23,8 +24,13 @@ from pydantic import Field
 
 from slo_pipelines.engine.alerting.notification_log import DeliveryRecord, Owed, suppressed_record
 from slo_pipelines.engine.alerting.payloads import Decision, Notification
+from slo_pipelines.resources.http_retry import (
+    RETRY_STATUSES,
+    RetryableError,
+    RetryPolicy,
+    retry_after_seconds,
+)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 OPSGENIE_MESSAGE_MAX = 130
 OPSGENIE_SOURCE_MAX = 100
 OPSGENIE_DESCRIPTION_MAX = 15000
@@ -36,13 +42,8 @@ class NotifierError(RuntimeError):
     """A notification could not be delivered; the message names the endpoint and what was wrong."""
 
 
-class _Retryable(NotifierError):
+class _Retryable(RetryableError, NotifierError):
     """A failure worth another attempt (throttled, server error, network, garbled answer)."""
-
-    def __init__(self, message: str, status: int | None = None, wait: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.wait = wait
 
 
 @dataclass(frozen=True)
@@ -88,20 +89,23 @@ class Notifier(dg.ConfigurableResource, ABC):
             request = self.build_request(notification)
         except NotifierError as exc:
             return record.failed(str(exc), 0)
-        problem = ""
-        status: int | None = None
-        retry_after: float | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(self._delay(attempt, retry_after))
-            try:
-                code, reference = self._attempt(request)
-                return record.delivered(attempt + 1, code, reference)
-            except _Retryable as exc:
-                problem, status, retry_after = str(exc), exc.status, exc.wait
-            except NotifierError as exc:
-                return record.failed(str(exc), attempt + 1, _status_of(exc))
-        return record.failed(f"{problem}; gave up after {self.attempts} attempts", self.attempts, status)
+        made = 0
+
+        def once(attempt: int) -> tuple[int, str]:
+            nonlocal made
+            made = attempt
+            return self._attempt(request)
+
+        try:
+            code, reference = self.retry_policy().run(once)
+        except _Retryable as exc:
+            return record.failed(f"{exc}; gave up after {made} attempts", made, exc.status)
+        except NotifierError as exc:
+            return record.failed(str(exc), made, _status_of(exc))
+        return record.delivered(made, code, reference)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.attempts, self.backoff_seconds, self.max_backoff_seconds)
 
     def suppress(
         self, notification: Notification, decision: Decision, now: int | None = None
@@ -162,7 +166,9 @@ class Notifier(dg.ConfigurableResource, ABC):
             raise _Retryable(f"{where}: cannot connect ({type(exc).__name__})") from None
         code = response.status_code
         if code in RETRY_STATUSES:
-            raise _Retryable(f"{where}: HTTP {code}{_excerpt(response.text)}", code, _retry_after(response))
+            raise _Retryable(
+                f"{where}: HTTP {code}{_excerpt(response.text)}", code, retry_after_seconds(response.headers)
+            )
         if code >= 400 or code < 200:
             raise _HttpError(f"{where}: HTTP {code}{_excerpt(response.text)} (not retried)", code)
         try:
@@ -172,13 +178,6 @@ class Notifier(dg.ConfigurableResource, ABC):
                 f"{where}: HTTP {code} but the body is not JSON{_excerpt(response.text)}", code
             ) from None
         return code, self.accepted(payload, where)
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential backoff, stretched to the provider's Retry-After, capped."""
-        wait = self.backoff_seconds * 2 ** (attempt - 1)
-        if retry_after is not None:
-            wait = max(wait, retry_after)
-        return min(wait, self.max_backoff_seconds)
 
 
 class PagerDutyNotifier(Notifier):
@@ -391,14 +390,6 @@ def _root(base_url: str, owner: str) -> str:
     if not base.startswith(("http://", "https://")):
         raise NotifierError(f"{owner}.base_url: must be an http(s) URL (got {base_url!r})")
     return base
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date or nothing: fall back to our own backoff
 
 
 def _description(notification: Notification) -> str:

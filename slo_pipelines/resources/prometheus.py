@@ -22,9 +22,14 @@ import requests
 from pydantic import Field
 
 from slo_pipelines.engine.sli.counters import CounterSeries
+from slo_pipelines.resources.http_retry import (
+    RETRY_STATUSES,
+    RetryableError,
+    RetryPolicy,
+    retry_after_seconds,
+)
 
 MAX_POINTS_PER_SERIES = 11_000
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class PrometheusError(RuntimeError):
@@ -141,32 +146,35 @@ class PrometheusClient:
     def _call(self, path: str, params: Mapping[str, str], query: str) -> Any:
         url = f"{self.base}{path}"
         what = f"Prometheus {url} query {query!r}"
-        attempts = self.settings.max_retries + 1
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = min(
-                    self.settings.backoff_seconds * 2 ** (attempt - 1), self.settings.max_backoff_seconds
-                )
-                self._sleep(delay)
+        policy = RetryPolicy(
+            self.settings.max_retries + 1, self.settings.backoff_seconds, self.settings.max_backoff_seconds
+        )
+
+        def once(_attempt: int) -> requests.Response:
             self.requests_made += 1
+            timeout = self.settings.timeout_seconds
             try:
-                response = self.session.post(url, data=dict(params), timeout=self.settings.timeout_seconds)
+                response = self.session.post(url, data=dict(params), timeout=timeout)
             except requests.Timeout:
-                last = f"timed out after {self.settings.timeout_seconds:g}s"
-                continue
+                raise RetryableError(f"timed out after {timeout:g}s") from None
             except requests.ConnectionError as exc:
-                last = f"cannot connect ({type(exc).__name__})"
-                continue
+                raise RetryableError(f"cannot connect ({type(exc).__name__})") from None
             except requests.RequestException as exc:
                 raise PrometheusError(f"{what}: request failed: {exc}") from None
-            if response.status_code in RETRY_STATUSES:
-                last = f"HTTP {response.status_code}{_reason(response)}"
-                continue
-            if response.status_code >= 400:
-                raise PrometheusError(f"{what}: HTTP {response.status_code}{_reason(response)}")
-            return self._payload(response, what)
-        raise PrometheusError(f"{what}: {last} (gave up after {attempts} attempts)")
+            code = response.status_code
+            if code in RETRY_STATUSES:
+                raise RetryableError(
+                    f"HTTP {code}{_reason(response)}", code, retry_after_seconds(response.headers)
+                )
+            if code >= 400:
+                raise PrometheusError(f"{what}: HTTP {code}{_reason(response)}")
+            return response
+
+        try:
+            response = policy.run(once, sleep=self._sleep)
+        except RetryableError as exc:
+            raise PrometheusError(f"{what}: {exc} (gave up after {policy.attempts} attempts)") from None
+        return self._payload(response, what)
 
     def _payload(self, response: requests.Response, what: str) -> Any:
         try:

@@ -21,6 +21,12 @@ import requests
 from pydantic import Field
 
 from slo_pipelines.engine.sli.status_minutes import StatusObservation, observed_minutes, status_buckets
+from slo_pipelines.resources.http_retry import (
+    RETRY_STATUSES,
+    RetryableError,
+    RetryPolicy,
+    retry_after_seconds,
+)
 
 COMPONENT_STATUSES = (
     "operational",
@@ -32,8 +38,6 @@ COMPONENT_STATUSES = (
 PAGE_INDICATORS = ("none", "minor", "major", "critical", "maintenance")
 NO_VERDICT = ("under_maintenance", "maintenance")
 """Planned maintenance is neither good nor bad here; exclusions in the catalog decide how it counts."""
-
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class ThirdPartyStatusError(RuntimeError):
@@ -150,31 +154,33 @@ class StatusPageAdapter(ThirdPartyStatusAdapter):
         return base + path
 
     def _get_json(self, url: str) -> Any:
-        """GET with retries on 429, 5xx and network errors (never on other 4xx), then parse JSON."""
-        problem = ""
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        """GET with the shared retry policy (429, 5xx and network errors; never other 4xx), then JSON."""
+        policy = RetryPolicy(self.attempts, self.backoff_seconds, max_backoff_seconds=60.0)
+
+        def once(_attempt: int) -> requests.Response:
             try:
                 response = requests.get(
                     url, timeout=self.timeout_seconds, headers={"Accept": "application/json"}
                 )
             except requests.Timeout:
-                problem = f"no response within {self.timeout_seconds:g} s"
-                continue
+                raise RetryableError(f"no response within {self.timeout_seconds:g} s") from None
             except requests.ConnectionError as exc:
-                problem = f"cannot connect ({type(exc).__name__})"
-                continue
-            if response.status_code in _RETRY_STATUSES:
-                problem = f"HTTP {response.status_code}"
-                continue
-            if response.status_code >= 400:
-                raise ThirdPartyStatusError(f"{url}: HTTP {response.status_code}{_excerpt(response.text)}")
-            try:
-                return response.json()
-            except ValueError:
-                raise ThirdPartyStatusError(f"{url}: response is not JSON{_excerpt(response.text)}") from None
-        raise ThirdPartyStatusError(f"{url}: {problem} after {self.attempts} attempts")
+                raise RetryableError(f"cannot connect ({type(exc).__name__})") from None
+            code = response.status_code
+            if code in RETRY_STATUSES:
+                raise RetryableError(f"HTTP {code}", code, retry_after_seconds(response.headers))
+            if code >= 400:
+                raise ThirdPartyStatusError(f"{url}: HTTP {code}{_excerpt(response.text)}")
+            return response
+
+        try:
+            response = policy.run(once)
+        except RetryableError as exc:
+            raise ThirdPartyStatusError(f"{url}: {exc} after {self.attempts} attempts") from None
+        try:
+            return response.json()
+        except ValueError:
+            raise ThirdPartyStatusError(f"{url}: response is not JSON{_excerpt(response.text)}") from None
 
 
 def _field(container: Any, key: str, kind: type, where: str) -> Any:

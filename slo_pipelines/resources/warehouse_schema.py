@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 9
 
 METADATA = sa.MetaData()
 
@@ -183,6 +183,70 @@ outage_proposals = sa.Table(
     sa.Column("proposed_at", Timestamp, nullable=False, server_default=sa.func.now()),
 )
 
+incident_versions = sa.Table(
+    "incident_versions",  # every version of every incident, opened, updated, resolved; never rewritten
+    METADATA,
+    sa.Column("seq", AutoId, primary_key=True, autoincrement=True, comment="arrival order: the cursor"),
+    sa.Column("system", sa.Text, nullable=False, comment="pagerduty | opsgenie | catalog | ..."),
+    sa.Column("incident_id", sa.Text, nullable=False, comment="the incident's id in its system"),
+    sa.Column("updated_at", sa.BigInteger, nullable=False, comment="version time, epoch seconds UTC"),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=True),
+    sa.Column("start", sa.BigInteger, nullable=False),
+    sa.Column("end", sa.BigInteger, nullable=True, comment="null while the incident is open"),
+    sa.Column("services", JsonDocument, nullable=False),
+    sa.Column("source_priority", sa.Text, nullable=True, comment="P1..P5 / urgency as the source gave it"),
+    sa.Column("document", JsonDocument, nullable=False, comment="the version as an Incident document"),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("system", "incident_id", "updated_at", name="incident_versions_key"),
+)
+
+webhook_inbox = sa.Table(
+    "webhook_inbox",  # verified webhook deliveries, appended in arrival order
+    METADATA,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("delivery_id", sa.Text, nullable=False, unique=True, comment="event id: replays are refused"),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("occurred_at", sa.BigInteger, nullable=True),
+    sa.Column("payload", JsonDocument, nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+)
+
+webhook_rejections = sa.Table(
+    "webhook_rejections",  # refused deliveries with the reason, kept for audit
+    METADATA,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("delivery_id", sa.Text, nullable=True),
+    sa.Column("remote_address", sa.Text, nullable=True),
+    sa.Column("body_sha256", sa.Text, nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+)
+
+incident_impact = sa.Table(
+    "incident_impact",  # impact per incident version and affected SLO objective (DESIGN.md §9)
+    METADATA,
+    sa.Column("system", sa.Text, primary_key=True),
+    sa.Column("incident_id", sa.Text, primary_key=True),
+    sa.Column("updated_at", sa.BigInteger, primary_key=True),
+    sa.Column("slo", sa.Text, primary_key=True),
+    sa.Column("objective", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("measured_until", sa.BigInteger, nullable=False),
+    sa.Column("bad", sa.Float, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("allowed_bad", sa.Float, nullable=False),
+    sa.Column("budget_consumed_ratio", sa.Float, nullable=True),
+    sa.Column("attributed_bad", sa.Float, nullable=False),
+    sa.Column("peak_burn_rate_1h", sa.Float, nullable=True),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("expected_severity", sa.Text, nullable=True),
+    sa.Column("computed_at", Timestamp, nullable=False),
+)
+
 schema_version = sa.Table(
     "schema_version",
     METADATA,
@@ -250,12 +314,36 @@ def _migration_5_outage_proposals(conn: Connection) -> None:
     outage_proposals.create(conn, checkfirst=True)
 
 
+def _migration_6_incident_versions(conn: Connection) -> None:
+    """Version 6 adds `incident_versions` (every version of every incident, keyed by system and id)."""
+    incident_versions.create(conn, checkfirst=True)
+
+
+def _migration_7_webhook_inbox(conn: Connection) -> None:
+    """Version 7 adds `webhook_inbox` (verified deliveries)."""
+    webhook_inbox.create(conn, checkfirst=True)
+
+
+def _migration_8_webhook_rejections(conn: Connection) -> None:
+    """Version 8 adds `webhook_rejections` (refused deliveries and why)."""
+    webhook_rejections.create(conn, checkfirst=True)
+
+
+def _migration_9_incident_impact(conn: Connection) -> None:
+    """Version 9 adds `incident_impact` (impact per incident version and SLO objective)."""
+    incident_impact.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migration_1_append_only_exclusions,
     2: _migration_2_audit_results,
     3: _migration_3_policy_decisions,
     4: _migration_4_notification_deliveries,
     5: _migration_5_outage_proposals,
+    6: _migration_6_incident_versions,
+    7: _migration_7_webhook_inbox,
+    8: _migration_8_webhook_rejections,
+    9: _migration_9_incident_impact,
 }
 
 # A lock key shared by every process migrating the same PostgreSQL database (any fixed 64-bit integer).
