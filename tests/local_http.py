@@ -53,7 +53,9 @@ def local_server() -> Iterator[LocalServer]:
                 dict(self.headers.items()),
             )
             seen.append(request)
-            route = routes.get((self.command, self.path))
+            route = routes.get((self.command, self.path)) or routes.get(
+                (self.command, self.path.split("?")[0])
+            )
             reply = route(request) if route else Reply(404, "not found")
             if reply.delay_seconds:
                 time.sleep(reply.delay_seconds)
