@@ -15,7 +15,17 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from slo_pipelines.catalog import CatalogError
-from slo_pipelines.cli import audit, demo, evaluate, exclusions, incidents, ingest, release, rules
+from slo_pipelines.cli import (
+    audit,
+    demo,
+    evaluate,
+    exclusions,
+    incidents,
+    ingest,
+    release,
+    rules,
+    webhooks,
+)
 from slo_pipelines.cli.common import EXIT_INVALID, SloArgumentParser, UserError, error_line
 from slo_pipelines.engine.common.timeutil import TimeParseError
 from slo_pipelines.engine.sli.samples import SamplesError
@@ -43,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_rules_parser(sub)
     release.add_parsers(sub)
     incidents.add_parsers(sub)
+    webhooks.add_parsers(sub)
     demo.add_parsers(sub)
     return parser
 

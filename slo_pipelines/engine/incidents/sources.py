@@ -91,7 +91,8 @@ class ServiceMap:
         return shown
 
 
-def _instant(value: Any, where: str) -> int:
+def source_instant(value: Any, where: str) -> int:
+    """Epoch seconds (fractions dropped) of a source's ISO 8601 time; SourceRecordError naming `where`."""
     if not isinstance(value, str):
         raise SourceRecordError(f"{where}: must be an ISO 8601 time (got {value!r})")
     try:
@@ -127,7 +128,7 @@ def from_pagerduty(obj: Any, services: ServiceMap, event_time: int | None = None
         raise SourceRecordError(f"pagerduty incident: must be a JSON object (got {type(obj).__name__})")
     source_id = _text(obj, "id", "pagerduty incident")
     where = f"pagerduty incident {source_id}"
-    start = _instant(obj.get("created_at"), f"{where}.created_at")
+    start = source_instant(obj.get("created_at"), f"{where}.created_at")
     status = obj.get("status")
     if status not in ("triggered", "acknowledged", "resolved"):
         raise SourceRecordError(
@@ -137,11 +138,11 @@ def from_pagerduty(obj: Any, services: ServiceMap, event_time: int | None = None
         updated = event_time
     else:
         updated_text = obj.get("updated_at") or obj.get("last_status_change_at") or obj.get("created_at")
-        updated = _instant(updated_text, f"{where}.updated_at")
+        updated = source_instant(updated_text, f"{where}.updated_at")
     end = None
     if status == "resolved":
         resolved = obj.get("resolved_at") or obj.get("last_status_change_at")
-        end = _instant(resolved, f"{where}.resolved_at") if resolved is not None else updated
+        end = source_instant(resolved, f"{where}.resolved_at") if resolved is not None else updated
     service = _mapping(obj.get("service"))
     priority = _mapping(obj.get("priority"))
     name = services.resolve("pagerduty", service.get("id"), service.get("summary") or service.get("name"))
@@ -165,8 +166,8 @@ def from_opsgenie(obj: Any, services: ServiceMap) -> Incident:
         raise SourceRecordError(f"opsgenie incident: must be a JSON object (got {type(obj).__name__})")
     source_id = _text(obj, "id", "opsgenie incident")
     where = f"opsgenie incident {source_id}"
-    start = _instant(obj.get("createdAt"), f"{where}.createdAt")
-    updated = _instant(obj.get("updatedAt") or obj.get("createdAt"), f"{where}.updatedAt")
+    start = source_instant(obj.get("createdAt"), f"{where}.createdAt")
+    updated = source_instant(obj.get("updatedAt") or obj.get("createdAt"), f"{where}.updatedAt")
     status = obj.get("status")
     if status not in ("open", "resolved", "closed"):
         raise SourceRecordError(f"{where}.status: must be open, resolved or closed (got {status!r})")
@@ -202,7 +203,7 @@ def pagerduty_webhook_incident(event: Any, services: ServiceMap) -> Incident | N
     data = body.get("data")
     if not isinstance(data, dict) or data.get("type") not in ("incident", None):
         return None
-    occurred = _instant(body.get("occurred_at"), f"pagerduty webhook {body.get('id')}.occurred_at")
+    occurred = source_instant(body.get("occurred_at"), f"pagerduty webhook {body.get('id')}.occurred_at")
     return from_pagerduty(data, services, event_time=occurred)
 
 
