@@ -50,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = make_server(args.host, args.port, store, secrets)
     except OSError as exc:
         raise UserError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     print(f"listening on http://{host}:{port}/webhooks/pagerduty", flush=True)
     try:
         server.serve_forever()
