@@ -9,11 +9,12 @@ import os
 
 import dagster as dg
 
-from slo_pipelines.assets import ALL_ASSETS
+from slo_pipelines.assets import ALL_ASSETS, RECOMPUTE_ASSETS
 from slo_pipelines.assets.notifications import alert_notifications
 from slo_pipelines.assets.partitions import daily_partitions
 from slo_pipelines.assets.probes import probe_results
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.incident_sources import IncidentPollingResource
 from slo_pipelines.resources.notifiers import Notifier, OpsgenieNotifier, PagerDutyNotifier
 from slo_pipelines.resources.probes import ProbeRunnerResource
 from slo_pipelines.resources.prometheus import PrometheusResource
@@ -21,6 +22,7 @@ from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
 from slo_pipelines.resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseResource
 from slo_pipelines.sensors.file_drop import build_file_drop_sensor
+from slo_pipelines.sensors.incidents import build_exclusions_sensor, build_incident_sensor
 from slo_pipelines.sensors.probes_schedule import synthetic_probes
 
 
@@ -54,15 +56,26 @@ slo_pipeline_job = dg.define_asset_job(
     description="Ingest, audit, clean, budget, alert and report: the main job.",
 )
 
+recompute_job = dg.define_asset_job(
+    "slo_recompute",
+    selection=dg.AssetSelection.assets(*RECOMPUTE_ASSETS),
+    partitions_def=daily_partitions,
+    description="Budgets, alerts, impact and the report for the days an incident or exclusion changed.",
+)
+
 daily_schedule = dg.build_schedule_from_partitioned_job(
     slo_pipeline_job, hour_of_day=0, minute_of_hour=15, name="slo_pipeline_daily"
 )
 
 defs = dg.Definitions(
     assets=[*PIPELINE_ASSETS, probe_results],  # probes are not daily-partitioned: outside the main job
-    jobs=[slo_pipeline_job],
+    jobs=[slo_pipeline_job, recompute_job],
     schedules=[daily_schedule, synthetic_probes],
-    sensors=[build_file_drop_sensor(slo_pipeline_job.name)],
+    sensors=[
+        build_file_drop_sensor(slo_pipeline_job.name),
+        build_incident_sensor(recompute_job.name),
+        build_exclusions_sensor(recompute_job.name),
+    ],
     resources={
         "catalog": CatalogResource(path=os.environ.get("SLO_CATALOG_DIR", "examples/fleet")),
         "samples": SampleSourceResource(
@@ -75,6 +88,12 @@ defs = dg.Definitions(
             url=_env_or("SLO_PROMETHEUS_URL", ""), ingest=os.environ.get("SLO_PROMETHEUS_INGEST", "") == "1"
         ),
         **({"notifier": NOTIFIER} if NOTIFIER is not None else {}),
+        "incident_sources": IncidentPollingResource(
+            pagerduty_url=os.environ.get("SLO_PAGERDUTY_API_URL", "https://api.pagerduty.com"),
+            pagerduty_api_token=_env_or("SLO_PAGERDUTY_API_TOKEN", ""),
+            opsgenie_url=os.environ.get("SLO_OPSGENIE_URL", "https://api.opsgenie.com"),
+            opsgenie_api_key=_env_or("SLO_OPSGENIE_API_KEY", ""),
+        ),
         "probe_runner": ProbeRunnerResource(
             base_url=_env_or("SLO_PROBE_BASE_URL", ""),
             probes_dir=os.environ.get("SLO_PROBES_DIR", "examples/probes"),

@@ -264,3 +264,45 @@ def _identity(item: Any) -> tuple[str, str]:
     if isinstance(item, dict):
         return str(item.get("id")), str(item.get("updated_at"))
     return repr(item), ""
+
+
+class IncidentPollingResource(dg.ConfigurableResource):
+    """The incident sources the sensor polls; a source without credentials is off.
+
+    In definitions: `pagerduty_api_token=dg.EnvVar("SLO_PAGERDUTY_API_TOKEN")`,
+    `opsgenie_api_key=dg.EnvVar("SLO_OPSGENIE_API_KEY")`.
+    """
+
+    pagerduty_url: str = Field(default="https://api.pagerduty.com")
+    pagerduty_api_token: str = Field(default="")
+    opsgenie_url: str = Field(default="https://api.opsgenie.com")
+    opsgenie_api_key: str = Field(default="")
+    lookback_seconds: int = Field(
+        default=7 * 86400,
+        ge=0,
+        description="Re-read incidents created this long before the last poll, for updates.",
+    )
+    attempts: int = Field(default=5, ge=1)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+
+    def sources(self) -> list[PagerDutyIncidentSource | OpsgenieIncidentSource]:
+        out: list[PagerDutyIncidentSource | OpsgenieIncidentSource] = []
+        if self.pagerduty_api_token:
+            out.append(
+                PagerDutyIncidentSource(
+                    base_url=self.pagerduty_url,
+                    api_token=self.pagerduty_api_token,
+                    attempts=self.attempts,
+                    backoff_seconds=self.backoff_seconds,
+                )
+            )
+        if self.opsgenie_api_key:
+            out.append(
+                OpsgenieIncidentSource(
+                    base_url=self.opsgenie_url,
+                    api_key=self.opsgenie_api_key,
+                    attempts=self.attempts,
+                    backoff_seconds=self.backoff_seconds,
+                )
+            )
+        return out

@@ -220,3 +220,31 @@ class IncidentStore:
             query = query.where(t.c.incident_id == incident_id)
         with self.warehouse.get_engine().connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
+
+
+def impact_rows(impacts: Sequence[Any]) -> list[dict[str, Any]]:
+    """`incident_impact` rows of `engine.incidents.impact.IncidentImpact`s, keyed by incident version."""
+    rows = []
+    for impact in impacts:
+        system, source_id, version = incident_key(impact.incident)
+        for s in impact.slos:
+            rows.append(
+                {
+                    "system": system,
+                    "incident_id": source_id,
+                    "updated_at": version,
+                    "slo": s.name,
+                    "objective": s.objective,
+                    "name": impact.incident.name,
+                    "measured_until": impact.measured_end,
+                    "bad": s.bad,
+                    "total": s.total,
+                    "allowed_bad": s.allowed_bad,
+                    "budget_consumed_ratio": s.budget_consumed_ratio,
+                    "attributed_bad": s.attributed_bad,
+                    "peak_burn_rate_1h": s.peak_burn_rate_1h,
+                    "severity": impact.incident.severity,
+                    "expected_severity": impact.expected_severity,
+                }
+            )
+    return rows
