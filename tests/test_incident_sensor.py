@@ -15,11 +15,10 @@ from slo_pipelines.catalog import load_catalog
 from slo_pipelines.definitions import recompute_job, slo_pipeline_job
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.engine.incidents.impact import incident_impacts
-from slo_pipelines.engine.incidents.webhooks import sign
 from slo_pipelines.resources.incident_sources import IncidentPollingResource
 from slo_pipelines.resources.incident_store import IncidentStore
 from slo_pipelines.sensors.incidents import build_exclusions_sensor, build_incident_sensor
-from tests.local_http import LocalServer, Reply, Seen, local_server
+from tests.local_http import LocalServer, Reply, local_server
 from tests.pipeline_helpers import D0, DAY, FLEET, drop, fleet_samples, resources, run_range
 from tests.test_incident_sources import FakePagerDuty, pd_incident
 
