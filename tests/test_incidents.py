@@ -354,3 +354,19 @@ spec: {title: t, severity: SEV1, start: "2026-10-05T00:00:00Z", services: [zzz],
         '[11] spec.services[0]: unknown service: no Service, SLO or Dependency names it (got "zzz")' in text
     )
     assert "[11] spec.colour: unknown field" in text
+
+
+def test_open_incidents_suppress_pages_of_the_slos_they_affect(fleet: Path) -> None:
+    from slo_pipelines.catalog.incidents import Incident
+    from slo_pipelines.engine.alerting.payloads import AlertEvent, suppression_decision
+    from slo_pipelines.engine.incidents.known import known_incidents
+
+    catalog = load_catalog(fleet)
+    open_on_a = Incident("INC-7", "Database down", "SEV1", D0, None, ("a",))
+    known = known_incidents(catalog, [open_on_a])
+    assert sorted(k.service for k in known) == ["a", "b", "c"]  # a and its dependents, not d
+    page = AlertEvent("c-avail", "avail", "page", "1h", "5m", 14.4, D0 + 600)
+    decision = suppression_decision(page, "c", D0 + 600, known)
+    assert not decision.send and decision.rule == "incident" and "INC-7" in decision.reason
+    assert suppression_decision(page, "d", D0 + 600, known).send
+    assert suppression_decision(page, "c", D0 - 60, known).send  # before the incident opened

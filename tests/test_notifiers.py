@@ -450,3 +450,40 @@ def test_deliver_records_every_outcome_and_the_next_run_retries_failures(server:
     ]
     assert [json.loads(s.body)["event_action"] for s in server.seen[1:]] == ["trigger", "resolve"]
     assert owed_notifications([quiet, loud, covered], first + second, "pagerduty") == []
+
+
+def test_a_resolve_goes_out_only_for_a_trigger_that_was_sent(server: LocalServer) -> None:
+    """Low traffic or a known incident suppresses a trigger in the same run as its resolve: the
+    resolve is recorded as suppressed and never reaches the provider."""
+    server.route("POST", "/v2/enqueue", PD_OK)
+    quiet = AlertEvent("quiet-api", "o", "page", "1h", "5m", 14.4, T0 - 60, T0 + 600)
+    covered = AlertEvent("search-latency", "o", "page", "1h", "5m", 14.4, T0, T0 + 900)
+    loud = AlertEvent("checkout-availability", "o", "page", "1h", "5m", 14.4, T0 - 30, T0 + 600)
+    incidents = [KnownIncident("PD-7", "search", T0 - 3600)]
+    services = {"quiet-api": "quiet", "checkout-availability": "checkout", "search-latency": "search"}
+    traffic = {"quiet-api": 12.0, "checkout-availability": 9000.0, "search-latency": 9000.0}
+
+    def prepare(item: Owed) -> tuple[Notification, Decision]:
+        ctx = BudgetContext(
+            **{
+                **context().__dict__,
+                "service": services[item.event.slo],
+                "long_window_events": traffic[item.event.slo],
+            }
+        )
+        decision = gate(item.event, ctx, item.at, incidents) if item.action == "trigger" else Decision(True)
+        return build_notification(item.event, ctx, item.action), decision
+
+    records = pagerduty(server.url).deliver(
+        owed_notifications([quiet, covered, loud], [], "pagerduty"), prepare, now=T0 + 1000
+    )
+    by = {(r.slo, r.action): r for r in records}
+    for slo in ("quiet-api", "search-latency"):
+        assert by[(slo, "trigger")].outcome == "suppressed"
+        assert (by[(slo, "resolve")].outcome, by[(slo, "resolve")].rule) == (
+            "suppressed",
+            "trigger_not_delivered",
+        )
+    assert by[("checkout-availability", "resolve")].outcome == "delivered"
+    sent = [json.loads(s.body)["event_action"] for s in server.seen]
+    assert sent == ["trigger", "resolve"]  # only the loud one, both ways

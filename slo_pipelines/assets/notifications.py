@@ -12,10 +12,14 @@ import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
+from slo_pipelines.catalog.incidents import catalog_incidents
 from slo_pipelines.engine.alerting.delivery import prepare_notification
 from slo_pipelines.engine.alerting.notification_log import DeliveryRecord, owed_notifications
 from slo_pipelines.engine.alerting.payloads import AlertEvent, Links
+from slo_pipelines.engine.incidents.known import known_incidents
+from slo_pipelines.engine.incidents.sources import latest_versions
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.incident_store import IncidentStore
 from slo_pipelines.resources.notifiers import Notifier
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -48,8 +52,12 @@ def alert_notifications(
     if owed:
         evaluator = warehouse_evaluator(cat, warehouse, min(o.at for o in owed), max(o.at for o in owed))
         links = Links(config.runbook_url or None, config.dashboard_url or None)
+        incidents = latest_versions([*IncidentStore(warehouse).latest(), *catalog_incidents(cat)])
+        known = known_incidents(cat, incidents)
         records = notifier.deliver(
-            owed, lambda item: prepare_notification(item, cat, evaluator, (), config.min_events, links), now
+            owed,
+            lambda item: prepare_notification(item, cat, evaluator, known, config.min_events, links),
+            now,
         )
         warehouse.append_deliveries([asdict(r) for r in records])
     outcomes = [r.outcome for r in records]

@@ -123,16 +123,32 @@ class Notifier(dg.ConfigurableResource, ABC):
         """Work through `owed` in order: record suppressions, send the rest, one record each.
 
         `prepare` builds the notification and its gate decision (the caller has the budget context).
-        A resolve whose trigger failed in this same call is held back (failed, so still owed).
+        A resolve goes out only for a trigger that was sent: when its trigger failed in this same call
+        it is held back (failed, so still owed); when the gate suppressed its trigger in this call, the
+        resolve is recorded as suppressed too (`trigger_not_delivered`), never sent.
         """
         attempted_at = int(time.time()) if now is None else now
         records: list[DeliveryRecord] = []
-        failed_triggers: set[tuple[str, int]] = set()
+        trigger_outcomes: dict[tuple[str, int], str] = {}
         for item in owed:
             if not item.send:
                 records.append(suppressed_record(item, self.provider(), item.rule, item.reason, attempted_at))
+                if item.action == "trigger":
+                    trigger_outcomes[(item.dedup_key, item.event.started_at)] = "suppressed"
                 continue
-            if item.needs_trigger and (item.dedup_key, item.event.started_at) in failed_triggers:
+            earlier = trigger_outcomes.get((item.dedup_key, item.event.started_at))
+            if item.needs_trigger and earlier == "suppressed":
+                records.append(
+                    suppressed_record(
+                        item,
+                        self.provider(),
+                        "trigger_not_delivered",
+                        "its trigger was suppressed",
+                        attempted_at,
+                    )
+                )
+                continue
+            if item.needs_trigger and earlier != "delivered":
                 records.append(
                     _Recorder.for_owed(self.provider(), item, attempted_at).failed(
                         "its trigger was not delivered yet; resolve held back", 0
@@ -145,8 +161,8 @@ class Notifier(dg.ConfigurableResource, ABC):
                 if decision.send
                 else self.suppress(notification, decision, attempted_at)
             )
-            if item.action == "trigger" and record.outcome == "failed":
-                failed_triggers.add((item.dedup_key, item.event.started_at))
+            if item.action == "trigger":
+                trigger_outcomes[(item.dedup_key, item.event.started_at)] = record.outcome
             records.append(record)
         return records
 
