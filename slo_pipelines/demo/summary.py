@@ -8,6 +8,7 @@ import dagster as dg
 from slo_pipelines.catalog import Catalog
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.reports.tables import RESULT_HEADERS, render_table, result_rows
+from slo_pipelines.resources.incident_store import IncidentStore
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
@@ -40,6 +41,7 @@ def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
         )
     print(f"\nbudgets at {format_instant(int(latest['at'].max()))}:")
     print(render_table(result_rows(rows), RESULT_HEADERS))
+    _print_incidents(warehouse)
     events = warehouse.read_alert_events()
     quarantined = warehouse.read_quarantine()
     print(f"\nalert events replayed: {len(events)}; rows quarantined: {len(quarantined)}")
@@ -51,3 +53,44 @@ def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
         print(f"data quality: {quality[-1].resolve()}")
     print("browse the runs: make dev  (then open http://127.0.0.1:3000)")
     return 0
+
+
+def _print_incidents(warehouse: WarehouseResource) -> None:
+    """The stored impact of the latest version of each incident, one line per affected SLO objective."""
+    rows = IncidentStore(warehouse).read_impact()
+    if not rows:
+        return
+    latest: dict[tuple[str, str], int] = {}
+    for r in rows:
+        key = (r["system"], r["incident_id"])
+        latest[key] = max(latest.get(key, r["updated_at"]), r["updated_at"])
+    table = []
+    for r in sorted(rows, key=lambda r: (r["name"], r["slo"], r["objective"])):
+        if r["updated_at"] != latest[(r["system"], r["incident_id"])]:
+            continue
+        ratio = r["budget_consumed_ratio"]
+        expected = r["expected_severity"] or "—"
+        table.append(
+            [
+                r["name"],
+                r["severity"],
+                expected + (" (mismatch)" if expected not in ("—", r["severity"]) else ""),
+                r["slo"],
+                f"{r['bad']:g}",
+                "—" if ratio is None else f"{ratio * 100:.2f}%",
+                f"{r['attributed_bad']:g}",
+                "—" if r["peak_burn_rate_1h"] is None else f"{r['peak_burn_rate_1h']:.1f}",
+            ]
+        )
+    headers = [
+        "INCIDENT",
+        "SEVERITY",
+        "EXPECTED",
+        "SLO",
+        "BAD",
+        "BUDGET CONSUMED",
+        "ATTRIBUTED",
+        "PEAK BURN 1H",
+    ]
+    print("\nincident impact:")
+    print(render_table(table, headers))

@@ -131,9 +131,32 @@ def vendor_incidents(catalog: Catalog) -> list[Incident]:
     return out
 
 
+SEVERITY_BAD_FRACTION = {"SEV1": 0.3, "SEV2": 0.02, "SEV3": 0.01, "SEV4": 0.005}
+
+
+def declared_incidents(catalog: Catalog) -> list[Incident]:
+    """Make the catalog's Incident documents visible in the data: the SLOs they affect (with their
+    dependents) really fail then, more for a more severe incident."""
+    from slo_pipelines.catalog.incidents import catalog_incidents
+    from slo_pipelines.engine.incidents.affected import affected_slos
+
+    out = []
+    for incident in catalog_incidents(catalog):
+        if incident.end is None:
+            continue
+        for slo in affected_slos(catalog, incident.services):
+            fraction = SEVERITY_BAD_FRACTION[incident.severity]
+            if slo.indicator.kind == "threshold":  # a multiple of the latency threshold instead
+                fraction = 1.5 + 10 * fraction
+            out.append(
+                Incident(slo.name, incident.start, incident.end, fraction, f"incident {incident.name}")
+            )
+    return out
+
+
 def generate(catalog: Catalog, start: int, end: int) -> pd.DataFrame:
     """Buckets for every SLO of the catalog in `[start, end)`, sorted by (slo, start)."""
-    extra = vendor_incidents(catalog)
+    extra = vendor_incidents(catalog) + declared_incidents(catalog)
     frames = [generate_slo(catalog.slos[n], start, end, extra) for n in sorted(catalog.slos)]
     if not frames:
         return pd.DataFrame(columns=["slo", "start", "good", "total", "value", "bucket_seconds"])
