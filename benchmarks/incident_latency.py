@@ -114,7 +114,8 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}{PAGERDUTY_PATH}"
     sensor = defs.resolve_sensor_def("incident_sensor")
-    cursor: str | None = None
+    # versions recorded during the setup (the catalog's own incidents) are not part of the measurement
+    cursor = sensor(dg.build_sensor_context(instance=instance, resources=defs.resources)).cursor  # type: ignore[call-overload]
     rows: list[dict[str, float]] = []
     yesterday = int((today - timedelta(days=1)).timestamp())
     for n in range(args.deliveries):
@@ -128,7 +129,7 @@ def main() -> None:
         t1 = time.perf_counter()
         result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources=defs.resources))  # type: ignore[call-overload]
         cursor = result.cursor
-        [request] = result.run_requests
+        [request] = [r for r in result.run_requests if r.run_key.startswith(f"pagerduty:QBENCH{n}:")]
         t2 = time.perf_counter()
         run = defs.resolve_job_def(recompute_job.name).execute_in_process(
             instance=instance,

@@ -370,3 +370,81 @@ def test_open_incidents_suppress_pages_of_the_slos_they_affect(fleet: Path) -> N
     assert not decision.send and decision.rule == "incident" and "INC-7" in decision.reason
     assert suppression_decision(page, "d", D0 + 600, known).send
     assert suppression_decision(page, "c", D0 - 60, known).send  # before the incident opened
+
+
+def test_runbook_costs_of_an_outage_minute_and_escalation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team = """---
+apiVersion: slo-pipelines/v1
+kind: Team
+metadata: {name: core}
+spec:
+  owners: [ana]
+  services: [a, b]
+  escalation: [{after: 5m, notify: core-oncall}]
+"""
+    fleet = write_catalog(tmp_path / "catalog", team)
+    code, out, err = run(capsys, "incidents", "runbook", "--catalog", str(fleet), "--service", "b")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["team"] == "core" and doc["escalation"] == [{"after": "5m", "notify": "core-oncall"}]
+    [line] = doc["slos"]
+    # Timeslices, 5 m slices, 30 d: a minute turns one slice bad out of 0.1 x 8640 allowed
+    assert line["outage_minute_cost"] == pytest.approx(1 / 864, rel=1e-12) and line["remaining_ratio"] is None
+    samples = write_samples(tmp_path / "s.csv", {"a-avail": (1000, {})})
+    code, out, _ = run(
+        capsys,
+        "incidents",
+        "runbook",
+        "--catalog",
+        str(fleet),
+        "--service",
+        "a",
+        "--samples",
+        str(samples),
+        "--at",
+        "2026-10-07",
+    )
+    [line] = json.loads(out)["slos"]
+    # Occurrences 99.9 % over 1 d: a minute of full outage is 60 / (0.001 x 86400) of the budget
+    assert line["outage_minute_cost"] == pytest.approx(60 / 86.4, rel=1e-12)
+    assert line["remaining_ratio"] == pytest.approx(1.0) and line["status"] == "ok"
+    code, _, err = run(capsys, "incidents", "runbook", "--catalog", str(fleet), "--service", "zzz")
+    assert code == 1 and "--service: no SLO of this service" in err
+
+
+def test_rank_sums_attributed_budget_by_root_cause_and_service(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = write_samples(tmp_path / "s.csv", {"b-avail": (100, {1440 + m: 10 for m in range(60, 120)})})
+    t1 = D0 + DAY
+    first = incident("INC-1", ["b"], t1 + 50 * 60 + 30, t1 + 130 * 60)
+    first["spec"]["rootCauses"] = [{"id": "cache"}, {"id": "deploy"}]
+    second = incident("INC-2", ["b"], t1 + 90 * 60, t1 + 180 * 60)
+    second["spec"]["rootCauses"] = [{"id": "deploy"}]
+    (tmp_path / "inc.json").write_text(json.dumps([first, second]))
+    code, out, err = run(
+        capsys,
+        "incidents",
+        "rank",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.json"),
+        "--at",
+        "2026-10-06",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["range"] == {"start": "2026-10-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
+    # b-avail and c-avail (c depends on b; no data): INC-1 attributed 9 of 864 allowed, INC-2 3 of 864
+    causes = {r["name"]: r["budget_consumed"] for r in doc["root_causes"]}
+    assert causes["deploy"] == pytest.approx(4.5 / 864 + 3 / 864) and causes["cache"] == pytest.approx(
+        4.5 / 864
+    )
+    assert [r["name"] for r in doc["root_causes"]] == ["deploy", "cache"]
+    services = {r["name"]: r["budget_consumed"] for r in doc["services"]}
+    assert services["b"] == pytest.approx(12 / 864) and services["c"] == 0

@@ -67,6 +67,50 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     add_format_option(p)
     p.set_defaults(func=cmd_impact)
 
+    p = inner.add_parser(
+        "rank",
+        help="budget consumed by root cause and by service over a range, ranked",
+        description=(
+            "Attributed budget consumed by the incidents starting in [--from, --to) (default: the UTC "
+            "calendar quarter holding --at), summed by root cause and by service, largest first."
+        ),
+    )
+    _inputs(p)
+    p.add_argument(
+        "--from", dest="range_from", type=instant_argument("--from"), help=f"range start: {INSTANT_HELP}"
+    )
+    p.add_argument(
+        "--to", dest="range_to", type=instant_argument("--to"), help=f"range end (exclusive): {INSTANT_HELP}"
+    )
+    add_format_option(p)
+    p.set_defaults(func=cmd_rank)
+
+    p = inner.add_parser(
+        "runbook",
+        help="runbook snippet of a service: SLOs, budgets, cost of an outage minute, escalation",
+        description=(
+            "A service's SLOs, their budgets at --at (with --samples), what one minute of full outage "
+            "costs each in budget percent, and the escalation of the service's Team."
+        ),
+    )
+    p.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
+    p.add_argument("--service", required=True, help="service name")
+    p.add_argument("--samples", metavar="FILE", help=SAMPLES_HELP + " (budgets now)")
+    p.add_argument("--at", type=instant_argument("--at"), help=f"instant of the budgets: {INSTANT_HELP}")
+    add_format_option(p)
+    p.set_defaults(func=cmd_runbook)
+
+
+def _inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
+    p.add_argument("--samples", required=True, metavar="FILE", help=SAMPLES_HELP)
+    p.add_argument(
+        "--incidents", required=True, metavar="FILE", help="YAML documents of kind Incident, or a JSON list"
+    )
+    p.add_argument(
+        "--at", type=instant_argument("--at"), help=f"measure open incidents up to here: {INSTANT_HELP}"
+    )
+
 
 def impact_rows(payload: dict[str, Any]) -> list[list[str]]:
     def num(x: float | None, spec: str) -> str:
@@ -97,12 +141,23 @@ def impact_rows(payload: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def cmd_impact(args: argparse.Namespace) -> int:
-    from slo_pipelines.catalog.incidents import load_incidents, severity_tiers
-    from slo_pipelines.engine.common.timeutil import format_instant
-    from slo_pipelines.engine.incidents.impact import IncidentImpactError, incident_impacts
+def _samples(path: str, catalog: Any) -> Any:
     from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
     from slo_pipelines.resources.sample_files import read_samples
+
+    raw = read_samples(path)
+    try:
+        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+    except SamplesError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    if not checked.rejected.empty:
+        raise UserError(checked.first_error(path))
+    return checked.clean
+
+
+def _impacts(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    from slo_pipelines.catalog.incidents import load_incidents, severity_tiers
+    from slo_pipelines.engine.incidents.impact import IncidentImpactError, incident_impacts
 
     catalog = load_catalog(args.catalog)
     incidents = load_incidents(args.incidents, catalog)
@@ -112,17 +167,17 @@ def cmd_impact(args: argparse.Namespace) -> int:
             f"{args.incidents}: incident {open_ones[0]} is open (no spec.end): give --at to measure it up to",
             EXIT_USAGE,
         )
-    raw = read_samples(args.samples)
+    buckets = _samples(args.samples, catalog)
     try:
-        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
-    except SamplesError as exc:
-        raise UserError(f"{args.samples}: {exc}") from None
-    if not checked.rejected.empty:
-        raise UserError(checked.first_error(args.samples))
-    try:
-        impacts = incident_impacts(catalog, checked.clean, incidents, args.at, severity_tiers(catalog))
+        return catalog, incident_impacts(catalog, buckets, incidents, args.at, severity_tiers(catalog))
     except IncidentImpactError as exc:
         raise UserError(f"{args.incidents}: {exc}") from None
+
+
+def cmd_impact(args: argparse.Namespace) -> int:
+    from slo_pipelines.engine.common.timeutil import format_instant
+
+    catalog, impacts = _impacts(args)
     payload: dict[str, Any] = {
         "at": None if args.at is None else format_instant(args.at),
         "catalog_digest": catalog.digest(),
@@ -133,4 +188,83 @@ def cmd_impact(args: argparse.Namespace) -> int:
     else:
         print(render_table(impact_rows(payload), IMPACT_HEADERS, args.format))
     sys.stdout.flush()
+    return 0
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    import time
+
+    from slo_pipelines.engine.common.timeutil import format_instant
+    from slo_pipelines.engine.incidents.ranking import quarter_containing, rank
+
+    _, impacts = _impacts(args)
+    start, end = quarter_containing(args.at if args.at is not None else int(time.time()))
+    start = args.range_from if args.range_from is not None else start
+    end = args.range_to if args.range_to is not None else end
+    if end <= start:
+        raise UserError(
+            f"--to must be after --from (got {format_instant(start)} .. {format_instant(end)})", EXIT_USAGE
+        )
+    ranked = rank(impacts, start, end)
+    payload: dict[str, Any] = {
+        "range": {"start": format_instant(start), "end": format_instant(end)},
+        "root_causes": [r.to_json() for r in ranked["root_causes"]],
+        "services": [r.to_json() for r in ranked["services"]],
+    }
+    if args.format == "json":
+        print(json.dumps(payload, indent=2, allow_nan=False))
+        return 0
+    rows = [
+        [kind, r["name"], f"{r['budget_consumed'] * 100:.2f}%", " ".join(r["incidents"])]
+        for kind, key in (("root cause", "root_causes"), ("service", "services"))
+        for r in payload[key]
+    ]
+    print(render_table(rows, ["BY", "NAME", "BUDGET CONSUMED", "INCIDENTS"], args.format))
+    return 0
+
+
+def cmd_runbook(args: argparse.Namespace) -> int:
+    from slo_pipelines.engine.alerting.policies import warning_thresholds
+    from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+    from slo_pipelines.engine.incidents.runbook import runbook
+
+    catalog = load_catalog(args.catalog)
+    if not any(s.service == args.service for s in catalog.slos.values()):
+        known = sorted({s.service for s in catalog.slos.values()})
+        raise UserError(
+            f"--service: no SLO of this service in {args.catalog} "
+            f"(got {args.service!r}; known: {', '.join(known)})"
+        )
+    if (args.samples is None) != (args.at is None):
+        raise UserError("give --samples and --at together (budgets now), or neither", EXIT_USAGE)
+    results = None
+    if args.samples is not None:
+        evaluator = CatalogEvaluator(catalog, _samples(args.samples, catalog), warning_thresholds(catalog))
+        results = evaluator.evaluate(args.at)
+    snippet = runbook(catalog, args.service, results)
+    if args.format == "json":
+        print(json.dumps(snippet, indent=2, allow_nan=False, default=str))
+        return 0
+    rows = [
+        [
+            s["slo"],
+            s["objective"],
+            s["window"],
+            f"{s['target'] * 100:.3f}%",
+            "—" if s["remaining_ratio"] is None else f"{s['remaining_ratio'] * 100:.1f}%",
+            f"{s['outage_minute_cost'] * 100:.3f}%",
+        ]
+        for s in snippet["slos"]
+    ]
+    table = render_table(
+        rows, ["SLO", "OBJECTIVE", "WINDOW", "TARGET", "BUDGET LEFT", "1 MIN OUTAGE COSTS"], args.format
+    )
+    if args.format == "csv":
+        print(table)
+        return 0
+    print(f"service {args.service} (team {snippet['team'] or '—'})")
+    print(table)
+    for step in snippet["escalation"] or []:
+        shown = ", ".join(f"{k} {v}" for k, v in step.items()) if isinstance(step, dict) else str(step)
+        print(f"escalation: {shown}")
     return 0
