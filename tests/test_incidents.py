@@ -448,3 +448,52 @@ def test_rank_sums_attributed_budget_by_root_cause_and_service(
     assert [r["name"] for r in doc["root_causes"]] == ["deploy", "cache"]
     services = {r["name"]: r["budget_consumed"] for r in doc["services"]}
     assert services["b"] == pytest.approx(12 / 864) and services["c"] == 0
+
+
+def test_postmortem_section_is_escaped_and_carries_the_evidence(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = write_samples(tmp_path / "s.csv", {"a-avail": (1000, {1440 + m: 500 for m in range(720, 780)})})
+    doc = incident("INC-1", ["a"], D0 + DAY + 12 * 3600, D0 + DAY + 13 * 3600, severity="SEV4")
+    doc["spec"]["title"] = "<script>alert(1)</script> cache flush"
+    (tmp_path / "inc.json").write_text(json.dumps([doc]))
+    out_dir = tmp_path / "pm"
+    code, _, err = run(
+        capsys,
+        "incidents",
+        "postmortem",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.json"),
+        "--incident",
+        "INC-1",
+        "--out",
+        str(out_dir),
+    )
+    assert code == 0, err
+    html = (out_dir / "postmortem.html").read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; cache flush" in html
+    assert html.count("<svg") == 3  # a, and its dependents b and c
+    assert 'class="mismatch">SEV1' in html  # 30,000 bad of 1,440 allowed: far beyond SEV4
+    assert "page 1h/5m at 2026-10-06T12:" in html  # the fast-burn page fired inside the window
+    md = (out_dir / "postmortem.md").read_text()
+    assert "| a-avail | avail | 30000 | 60000 |" in md and "(**mismatch**)" in md
+    code, _, err = run(
+        capsys,
+        "incidents",
+        "postmortem",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.json"),
+        "--incident",
+        "INC-9",
+        "--out",
+        str(out_dir),
+    )
+    assert code == 1 and "--incident: no incident of this name" in err

@@ -86,6 +86,20 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     p.set_defaults(func=cmd_rank)
 
     p = inner.add_parser(
+        "postmortem",
+        help="postmortem evidence of one incident as HTML and Markdown",
+        description=(
+            "Write postmortem.html and postmortem.md for --incident: impact per SLO, a burn chart of the "
+            "incident window with its alerts, exclusions that applied, declared vs expected severity, "
+            "attribution across overlapping incidents."
+        ),
+    )
+    _inputs(p)
+    p.add_argument("--incident", required=True, help="the incident's metadata.name")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.set_defaults(func=cmd_postmortem)
+
+    p = inner.add_parser(
         "runbook",
         help="runbook snippet of a service: SLOs, budgets, cost of an outage minute, escalation",
         description=(
@@ -267,4 +281,27 @@ def cmd_runbook(args: argparse.Namespace) -> int:
     for step in snippet["escalation"] or []:
         shown = ", ".join(f"{k} {v}" for k, v in step.items()) if isinstance(step, dict) else str(step)
         print(f"escalation: {shown}")
+    return 0
+
+
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from slo_pipelines.engine.incidents.postmortem import postmortem_evidence
+    from slo_pipelines.reports.postmortem import render_postmortem
+
+    catalog, impacts = _impacts(args)
+    names = [i.incident.name for i in impacts]
+    if args.incident not in names:
+        raise UserError(f"--incident: no incident of this name in {args.incidents} (got {args.incident!r})")
+    evidence = postmortem_evidence(catalog, _samples(args.samples, catalog), impacts, args.incident)
+    rendered = render_postmortem(evidence)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for suffix, text in rendered.items():
+            (out / f"postmortem.{suffix}").write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+    print(f"{out / 'postmortem.html'}\n{out / 'postmortem.md'}")
     return 0
