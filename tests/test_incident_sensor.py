@@ -117,7 +117,15 @@ def test_incident_sensor_requests_each_version_once_across_restarts_and_runs_rec
     store = IncidentStore(defs.resources["warehouse"])  # type: ignore[arg-type]
 
     first = tick(defs, instance, "incident_sensor", None)
-    assert spans(first) == [(f"pagerduty:Q00001:{D0 + 7300}", "2026-11-01", "2026-11-01")]
+    # the polled incident, and the fleet catalog's own three incidents (recorded by the setup run)
+    assert sorted(spans(first)) == sorted(
+        [
+            (f"pagerduty:Q00001:{D0 + 7300}", "2026-11-01", "2026-11-01"),
+            ("catalog:INC-2047:1795513200", "2026-11-24", "2026-11-24"),
+            ("pagerduty:Q1X2API42:1795017900", "2026-11-18", "2026-11-18"),
+            ("pagerduty:Q1X2GW41:1795015500", "2026-11-18", "2026-11-18"),
+        ]
+    )
 
     # a webhook arrives (an incident across midnight) and the source reports #1 again, unchanged
     store.append_inbox(
