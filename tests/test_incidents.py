@@ -497,3 +497,75 @@ def test_postmortem_section_is_escaped_and_carries_the_evidence(
         str(out_dir),
     )
     assert code == 1 and "--incident: no incident of this name" in err
+
+
+def test_reconciliation_findings_name_incident_and_slo(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outage = {1440 + m: 500 for m in range(720, 780)}  # day 2, 12:00-13:00: pages
+    outage.update({1440 + m: 500 for m in range(1080, 1100)})  # day 2, 18:00-18:20: pages, no incident
+    samples = write_samples(tmp_path / "s.csv", {"a-avail": (1000, outage), "d-avail": (1000, {})})
+    late = incident("INC-1", ["a"], D0 + DAY + 12 * 3600 + 1800, D0 + DAY + 13 * 3600, severity="SEV1")
+    quiet = incident("INC-2", ["d"], D0 + DAY + 3600, D0 + DAY + 7200, severity="SEV3")
+    (tmp_path / "inc.json").write_text(json.dumps([late, quiet]))
+    code, out, err = run(
+        capsys,
+        "incidents",
+        "reconcile",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.json"),
+        "--tolerance",
+        "15m",
+    )
+    assert code == 0, err
+    findings = json.loads(out)["findings"]
+    kinds = {(f["kind"], f["incident"], f["slo"]) for f in findings}
+    assert ("start_drift", "INC-1", "a-avail") in kinds  # first page ~12:0x, incident opened 12:30
+    assert ("incident_without_impact", "INC-2", "d-avail") in kinds
+    assert ("severity_mismatch", "INC-2", "d-avail") in kinds  # SEV3 declared, nothing spent: SEV4
+    orphans = [f for f in findings if f["kind"] == "page_without_incident"]
+    assert [f["slo"] for f in orphans] == ["a-avail"] and "T18:" in orphans[0]["detail"]
+    code, _, err = run(
+        capsys,
+        "incidents",
+        "reconcile",
+        "--catalog",
+        str(fleet),
+        "--samples",
+        str(samples),
+        "--incidents",
+        str(tmp_path / "inc.json"),
+        "--tolerance",
+        "soon",
+    )
+    assert code == 2 and err.startswith("slo: error: --tolerance:")
+
+
+def test_edits_after_the_postmortem_are_found_in_the_version_history() -> None:
+    import pandas as pd
+
+    from slo_pipelines.catalog.incidents import Incident
+    from slo_pipelines.engine.incidents.impact import IncidentImpact, SLOImpact
+    from slo_pipelines.engine.incidents.reconcile import reconcile
+
+    first = Incident(
+        "INC-5", "t", "SEV2", D0, D0 + 3600, ("a",), updated_at=D0 + 7200, postmortem="https://pm"
+    )
+    edited = Incident(
+        "INC-5", "t", "SEV3", D0 + 600, D0 + 3600, ("a",), updated_at=D0 + 9000, postmortem="https://pm"
+    )
+    slo = SLOImpact("a-avail", "a", "avail", "Occurrences", 0.999, 5, 100, 10, 0.5, 5, 2.0, D0, D0 + 3600)
+    impact = IncidentImpact(edited, D0 + 3600, ("a",), (slo,), "SEV1", None)
+    pages = pd.DataFrame(columns=["slo", "objective", "started_at", "ended_at"])
+    [edit] = [
+        f
+        for f in reconcile([impact], pages, 900, {"INC-5": [edited, first]})
+        if f.kind == "edited_after_postmortem"
+    ]
+    assert (edit.incident, edit.slo) == ("INC-5", "a-avail") and edit.detail.startswith(
+        "start, severity changed at"
+    )

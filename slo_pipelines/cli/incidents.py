@@ -100,6 +100,19 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     p.set_defaults(func=cmd_postmortem)
 
     p = inner.add_parser(
+        "reconcile",
+        help="audit: SLO evidence (pages, budget cost) against the incident records",
+        description=(
+            "Findings naming the incident and the SLO: pages no incident covers, incidents without "
+            "measurable impact, start/end drift beyond --tolerance, severity mismatches."
+        ),
+    )
+    _inputs(p)
+    p.add_argument("--tolerance", default="15m", help="allowed drift, e.g. 15m or 1h (default 15m)")
+    add_format_option(p)
+    p.set_defaults(func=cmd_reconcile)
+
+    p = inner.add_parser(
         "runbook",
         help="runbook snippet of a service: SLOs, budgets, cost of an outage minute, escalation",
         description=(
@@ -304,4 +317,45 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
     print(f"{out / 'postmortem.html'}\n{out / 'postmortem.md'}")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from slo_pipelines.catalog.durations import DurationError, parse_fixed_seconds
+    from slo_pipelines.engine.alerting.events import alert_events
+    from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+    from slo_pipelines.engine.incidents.reconcile import reconcile
+
+    try:
+        tolerance = parse_fixed_seconds(args.tolerance)
+    except DurationError as exc:
+        raise UserError(f"--tolerance: {exc}", EXIT_USAGE) from None
+    catalog, impacts = _impacts(args)
+    buckets = _samples(args.samples, catalog)
+    frames = []
+    if not buckets.empty:
+        start = int(np.asarray(buckets["start"]).min())
+        end = int(np.asarray(buckets["start"]).max()) + 60
+        if args.at is not None:
+            end = min(end, args.at)
+        evaluator = CatalogEvaluator(catalog, buckets)
+        for slo, objective, series in evaluator.series(start, end):
+            events = alert_events(
+                slo.name, objective.name, slo.time_window.duration.nominal_seconds(), series
+            )
+            frames.append(events[events["severity"] == "page"])
+    pages = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["slo", "objective", "started_at", "ended_at"])
+    )
+    findings = [f.to_json() for f in reconcile(impacts, pages, tolerance)]
+    if args.format == "json":
+        print(json.dumps({"tolerance_seconds": tolerance, "findings": findings}, indent=2))
+        return 0
+    rows = [[f["kind"], f["incident"] or "—", f["slo"] or "—", f["detail"]] for f in findings]
+    print(render_table(rows, ["FINDING", "INCIDENT", "SLO", "DETAIL"], args.format))
     return 0
