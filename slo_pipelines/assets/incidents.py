@@ -16,17 +16,24 @@ from slo_pipelines.catalog.incidents import catalog_incidents, severity_tiers
 from slo_pipelines.engine.alerting.rules import MAX_LOOKBACK_SECONDS
 from slo_pipelines.engine.incidents.impact import incident_impacts
 from slo_pipelines.engine.incidents.overlap import overlapping_closure, reading_span
+from slo_pipelines.engine.incidents.postmortem import postmortem_evidence
 from slo_pipelines.engine.incidents.sources import latest_versions
+from slo_pipelines.reports.postmortem import render_postmortem
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.incident_store import IncidentStore, impact_rows
+from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
 @daily_asset(group_name="incidents", deps=["error_budgets", "burn_rate_alerts"], kinds={"sql"})
 def incident_impact(
-    context: dg.AssetExecutionContext, catalog: CatalogResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    warehouse: WarehouseResource,
+    reports: ReportStoreResource,
 ) -> dg.MaterializeResult:
-    """Per incident version and affected SLO objective: bad/total, budget consumed, peak burn, attribution."""
+    """Per incident version and affected SLO objective: bad/total, budget consumed, peak burn, attribution;
+    plus each incident's postmortem evidence (HTML and Markdown) under the report directory."""
     start, end = partition_bounds(context)
     now = int(time.time())
     cat = effective_catalog(catalog, warehouse)
@@ -41,6 +48,12 @@ def incident_impact(
     impacts = incident_impacts(cat, buckets, incidents, at, severity_tiers(cat))
     rows = impact_rows(impacts)
     store.upsert_impact(rows)
+    for impact in impacts:
+        rendered = render_postmortem(postmortem_evidence(cat, buckets, impacts, impact.incident.name))
+        reports.write_files(
+            f"incident-{impact.incident.name}",
+            {kind: (f"postmortem.{kind}", text) for kind, text in rendered.items()},
+        )
     table = pd.DataFrame(
         [
             {

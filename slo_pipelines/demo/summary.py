@@ -48,6 +48,9 @@ def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
     reports = sorted((out_dir / "reports").glob("budget-*/report.html"))
     if reports:
         print(f"report: {reports[-1].resolve()}")
+    postmortems = sorted((out_dir / "reports").glob("incident-*/postmortem.html"))
+    if postmortems:
+        print(f"incident postmortem evidence: {postmortems[0].parent.parent.resolve()}/incident-*/")
     quality = sorted((out_dir / "reports").glob("quality-*/quality.html"))
     if quality:
         print(f"data quality: {quality[-1].resolve()}")

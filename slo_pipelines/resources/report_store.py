@@ -67,3 +67,7 @@ class ReportStoreResource(dg.ConfigurableResource):
 
     def write_quality(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
         return write_files(self.path(name), render_quality_files(report))
+
+    def write_files(self, name: str, rendered: dict[str, tuple[str, str]]) -> dict[str, Path]:
+        """Already-rendered files (kind -> (file name, text)) into the report directory `name`."""
+        return write_files(self.path(name), rendered)
