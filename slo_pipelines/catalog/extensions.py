@@ -7,16 +7,11 @@ from typing import Any
 
 from slo_pipelines.catalog.budget_policy import parse_budget_policy
 from slo_pipelines.catalog.edge_case_policy import parse_edge_case_policy
-from slo_pipelines.catalog.exclusions import ALL_CATEGORIES, scope
+from slo_pipelines.catalog.exclusions import scope
 from slo_pipelines.catalog.fields import (
     Reporter,
-    as_mapping,
     boolean,
-    choice,
-    join,
     mapping,
-    number,
-    sequence,
     show,
     string,
     string_list,
@@ -24,7 +19,7 @@ from slo_pipelines.catalog.fields import (
 from slo_pipelines.catalog.journeys import parse_user_journey
 from slo_pipelines.catalog.models import Document, Scope
 from slo_pipelines.catalog.registry import Registry, reference
-from slo_pipelines.catalog.timeparse import TimeValueError, zone
+from slo_pipelines.catalog.sla_contract import parse_sla_contract
 
 
 def check_extension(r: Reporter, registry: Registry, document: Document) -> dict[str, Any] | None:
@@ -43,48 +38,8 @@ def _slo_names(r: Reporter, registry: Registry, spec: dict[str, Any], key: str, 
             r.error(f"spec.{key}[{i}]", f"no SLO with this name in the catalog (got {show(name)})")
 
 
-def _bounded(
-    r: Reporter, parent: dict[str, Any], key: str, base: str, low: float, high: float, **kw: bool
-) -> None:
-    """A number in [low, high]."""
-    value = number(r, parent, key, base, required=kw.get("required", False))
-    if value is not None and not low <= value <= high:
-        r.error(join(base, key), f"must be between {low:g} and {high:g} (got {show(parent[key])})")
-
-
 def _sla_contract(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
-    string(r, spec, "customer", "spec", required=True)
-    _slo_names(r, registry, spec, "slos", required=True)
-    period = mapping(r, spec, "period", "spec", required=True)
-    if period is not None:
-        choice(r, period, "calendar", "spec.period", ("month", "quarter"), required=True)
-        if period.get("timeZone") is not None:
-            try:
-                zone(period["timeZone"])
-            except TimeValueError as exc:
-                r.error("spec.period.timeZone", str(exc))
-    downtime = mapping(r, spec, "downtime", "spec", required=True)
-    if downtime is not None:
-        below = number(r, downtime, "sliBelow", "spec.downtime", required=True)
-        if below is not None and not 0 < below <= 1:
-            r.error("spec.downtime.sliBelow", f"must be > 0 and <= 1 (got {show(downtime['sliBelow'])})")
-    target = number(r, spec, "target", "spec", required=True)
-    if target is not None and not 0 < target <= 100:
-        r.error("spec.target", f"must be a percentage > 0 and <= 100 (got {show(spec['target'])})")
-    for i, tier in enumerate(sequence(r, spec, "credits", "spec") or []):
-        path = f"spec.credits[{i}]"
-        body = as_mapping(r, tier, path)
-        if body is not None:
-            _bounded(r, body, "below", path, 0, 100, required=True)
-            _bounded(r, body, "credit", path, 0, 100, required=True)
-    for i, category in enumerate(string_list(r, spec, "honours", "spec") or []):
-        if category not in ALL_CATEGORIES:
-            r.error(
-                f"spec.honours[{i}]", f"must be one of {', '.join(ALL_CATEGORIES)} (got {show(category)})"
-            )
-    fee = number(r, spec, "monthlyFee", "spec")
-    if fee is not None and fee < 0:
-        r.error("spec.monthlyFee", f"must be >= 0 (got {show(spec['monthlyFee'])})")
+    parse_sla_contract(r, registry, "", spec)
 
 
 def _budget_policy(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
