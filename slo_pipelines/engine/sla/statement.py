@@ -23,10 +23,11 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from slo_pipelines.catalog.models import SLO, ExclusionRule
-from slo_pipelines.catalog.sla_contract import CreditTier, SLAContract
-from slo_pipelines.engine.budgets.buckets import SLOBuckets, empty_buckets
+from slo_pipelines.catalog.models import SLO, Catalog, ExclusionRule
+from slo_pipelines.catalog.sla_contract import CreditTier, SLAContract, catalog_sla_contracts
+from slo_pipelines.engine.budgets.buckets import SLOBuckets, empty_buckets, group_buckets
 from slo_pipelines.engine.common.timeutil import format_instant, local_to_epoch, zone
 from slo_pipelines.engine.exclusions.intervals import expand_rule, merge
 from slo_pipelines.engine.sla.minutes import excluded_mask, longest_run, minute_states
@@ -109,8 +110,9 @@ class SLAStatement:
             return None
         return fee * self.period.label.months * self.credit_percent / 100
 
-    def to_json(self) -> dict[str, Any]:
-        """The `slo sla evaluate` entry: the fixed fields of DESIGN.md §6 first, then the details."""
+    def to_json(self, days: bool = False) -> dict[str, Any]:
+        """The `slo sla evaluate` entry: the fixed fields of DESIGN.md §6 first, then the details;
+        `days` adds the per-day minutes (local calendar days) that statements chart."""
         c, p = self.contract, self.period
         return {
             "name": c.name,
@@ -147,12 +149,12 @@ class SLAStatement:
             "slo_coverage": self.slo_coverage,
             "exclusions": [e.to_json() for e in self.exclusions if e.honoured],
             "exclusions_not_honoured": [e.to_json() for e in self.exclusions if not e.honoured],
-            "days": [
-                {"date": d.date, "minutes": d.minutes, "minutes_excluded": d.excluded, "minutes_down": d.down}
-                for d in self.days
-            ],
             "input_digest": self.input_digest,
-        }
+        } | ({"days": [self._day(d) for d in self.days]} if days else {})
+
+    @staticmethod
+    def _day(d: DayMinutes) -> dict[str, Any]:
+        return {"date": d.date, "minutes": d.minutes, "minutes_excluded": d.excluded, "minutes_down": d.down}
 
 
 def _days(period: ContractPeriod, excluded: np.ndarray, down: np.ndarray) -> tuple[DayMinutes, ...]:
@@ -236,3 +238,24 @@ def evaluate_contract(
         slo_coverage=coverage,
         input_digest=digest.hexdigest(),
     )
+
+
+def evaluate_contracts(
+    catalog: Catalog, frame: pd.DataFrame, label: PeriodLabel, names: Sequence[str] = ()
+) -> list[SLAStatement]:
+    """Every contract of the catalog (or those named) over `label`, each read in its own zone.
+
+    `frame`: validated buckets (slo, start, good, total, optional bucket_seconds); the catalog's
+    exclusions include the runtime ones when the caller added them (`with_runtime_exclusions`).
+    Raises KeyError naming an unknown contract."""
+    contracts = catalog_sla_contracts(catalog.documents)
+    known = {c.name for c in contracts}
+    for name in names:
+        if name not in known:
+            raise KeyError(name)
+    buckets = group_buckets(frame, catalog.slos)
+    return [
+        evaluate_contract(c, label, catalog.slos, buckets, catalog.exclusions)
+        for c in contracts
+        if not names or c.name in names
+    ]
