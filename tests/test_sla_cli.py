@@ -68,6 +68,7 @@ def _samples(tmp_path: Path) -> tuple[Path, list[ref.RefRow]]:
         ("2026-11-02T10:00:00", 30, "storage-availability", 97.0),  # 197/200 < 0.99: down
         ("2026-10-04T01:00:00", 240, "compute-availability", 90.0),  # half inside the maintenance
         ("2026-10-10T11:50:00", 60, "storage-availability", 50.0),
+        ("2026-09-15T10:00:00", 10, "compute-availability", 90.0),  # a September for the trend
     ]:
         t0 = _ts(start)
         rows += [ref.RefRow(slo, t0 + 60 * i, good, 100.0, 60) for i in range(minutes)]

@@ -1,7 +1,8 @@
 """The `slo` command: a stable interface for people, scripts and CI (DESIGN.md §6).
 
 One module per sub-command group (`evaluate` holds validate/evaluate; then `ingest`, `audit`,
-`exclusions`, `rules`, `sla`, `demo`); what they share (exit statuses, errors, `--format`, instants, tables,
+`exclusions`, `rules`, `sla`, `report`, `demo`);
+what they share (exit statuses, errors, `--format`, instants, tables,
 progress) lives in `common`. User mistakes end in one `slo: error: ...` line on stderr and exit status 1
 (invalid data) or 2 (usage); never a traceback. Heavy imports (Dagster) happen only inside the commands
 that need them. Nothing else in the package imports `cli`.
@@ -23,6 +24,7 @@ from slo_pipelines.cli import (
     incidents,
     ingest,
     release,
+    report,
     rules,
     sla,
     webhooks,
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     incidents.add_parsers(sub)
     webhooks.add_parsers(sub)
     sla.add_parsers(sub)
+    report.add_parsers(sub)
     demo.add_parsers(sub)
     return parser
 

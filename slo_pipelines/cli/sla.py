@@ -23,7 +23,8 @@ from slo_pipelines.cli.evaluate import SAMPLES_HELP
 PERIOD_HELP = "contractual period: YYYY-MM (a month) or YYYY-Qn (a quarter), read in each contract's zone"
 
 
-def _period(text: str) -> Any:
+def parse_period_argument(text: str) -> Any:
+    """argparse `type` for `--period`: a `PeriodLabel`."""
     from slo_pipelines.engine.sla.periods import PeriodError, parse_period
 
     try:
@@ -32,7 +33,7 @@ def _period(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-_period.__name__ = "period"
+parse_period_argument.__name__ = "period"
 
 
 def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
@@ -45,7 +46,7 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     )
     e.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
     e.add_argument("--samples", required=True, metavar="FILE", help=SAMPLES_HELP)
-    e.add_argument("--period", required=True, type=_period, help=PERIOD_HELP)
+    e.add_argument("--period", required=True, type=parse_period_argument, help=PERIOD_HELP)
     e.add_argument(
         "--contract", action="append", default=[], metavar="NAME", help="only this contract (repeatable)"
     )

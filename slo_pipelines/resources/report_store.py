@@ -15,6 +15,7 @@ from pydantic import Field
 
 from slo_pipelines.reports import render_budget_files
 from slo_pipelines.reports.quality import render_quality_files
+from slo_pipelines.reports.sla import render_compliance_files
 
 
 def write_atomically(target: Path, text: str) -> Path:
@@ -71,3 +72,8 @@ class ReportStoreResource(dg.ConfigurableResource):
     def write_files(self, name: str, rendered: dict[str, tuple[str, str]]) -> dict[str, Path]:
         """Already-rendered files (kind -> (file name, text)) into the report directory `name`."""
         return write_files(self.path(name), rendered)
+
+    def write_compliance(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
+        """A period's compliance report: `index.html`, `report.json`, `summary.csv` and, per contract,
+        its statement as `<contract>.html|json|csv`."""
+        return write_files(self.path(name), render_compliance_files(report))

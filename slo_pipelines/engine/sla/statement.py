@@ -146,6 +146,9 @@ class SLAStatement:
             "credit_tier": None
             if self.tier is None
             else {"below": json_number(self.tier.below), "credit": json_number(self.tier.credit)},
+            "credit_tiers": [
+                {"below": json_number(t.below), "credit": json_number(t.credit)} for t in c.credits
+            ],
             "slo_coverage": self.slo_coverage,
             "exclusions": [e.to_json() for e in self.exclusions if e.honoured],
             "exclusions_not_honoured": [e.to_json() for e in self.exclusions if not e.honoured],
