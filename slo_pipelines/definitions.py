@@ -13,6 +13,7 @@ from slo_pipelines.assets import ALL_ASSETS, RECOMPUTE_ASSETS
 from slo_pipelines.assets.notifications import alert_notifications
 from slo_pipelines.assets.partitions import daily_partitions
 from slo_pipelines.assets.probes import probe_results
+from slo_pipelines.assets.sla import compliance_reports, contract_months, sla_periods
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.incident_sources import IncidentPollingResource
 from slo_pipelines.resources.notifiers import Notifier, OpsgenieNotifier, PagerDutyNotifier
@@ -24,6 +25,7 @@ from slo_pipelines.resources.warehouse import DEFAULT_WAREHOUSE_URL, WarehouseRe
 from slo_pipelines.sensors.file_drop import build_file_drop_sensor
 from slo_pipelines.sensors.incidents import build_exclusions_sensor, build_incident_sensor
 from slo_pipelines.sensors.probes_schedule import synthetic_probes
+from slo_pipelines.sensors.sla_schedules import build_sla_schedules
 
 
 def _env_or(name: str, default: str) -> str | dg.EnvVar:
@@ -63,21 +65,48 @@ recompute_job = dg.define_asset_job(
     description="Budgets, alerts, impact and the report for the days an incident or exclusion changed.",
 )
 
+sla_reports_job = dg.define_asset_job(
+    "sla_reports",
+    selection=dg.AssetSelection.assets(sla_periods, compliance_reports),
+    partitions_def=contract_months,
+    description="Contract-period statements and compliance reports for the periods a month closes.",
+)
+
+
+def _contract_zones(path: str) -> list[str]:
+    """Zones of the catalog's contracts; a catalog that does not load yet gets the UTC schedule only
+    (the runs then report its errors instead of the code location failing to load)."""
+    from slo_pipelines.catalog import CatalogError, load_catalog
+    from slo_pipelines.catalog.sla_contract import catalog_sla_contracts
+
+    try:
+        return [c.time_zone for c in catalog_sla_contracts(load_catalog(path).documents)]
+    except (CatalogError, OSError):
+        return []
+
+
+CATALOG_DIR = os.environ.get("SLO_CATALOG_DIR", "examples/fleet")
+
 daily_schedule = dg.build_schedule_from_partitioned_job(
     slo_pipeline_job, hour_of_day=0, minute_of_hour=15, name="slo_pipeline_daily"
 )
 
 defs = dg.Definitions(
-    assets=[*PIPELINE_ASSETS, probe_results],  # probes are not daily-partitioned: outside the main job
-    jobs=[slo_pipeline_job, recompute_job],
-    schedules=[daily_schedule, synthetic_probes],
+    # probes and contract periods are not daily-partitioned: outside the main job
+    assets=[*PIPELINE_ASSETS, probe_results, sla_periods, compliance_reports],
+    jobs=[slo_pipeline_job, recompute_job, sla_reports_job],
+    schedules=[
+        daily_schedule,
+        synthetic_probes,
+        *build_sla_schedules(sla_reports_job, _contract_zones(CATALOG_DIR)),
+    ],
     sensors=[
         build_file_drop_sensor(slo_pipeline_job.name),
         build_incident_sensor(recompute_job.name),
         build_exclusions_sensor(recompute_job.name),
     ],
     resources={
-        "catalog": CatalogResource(path=os.environ.get("SLO_CATALOG_DIR", "examples/fleet")),
+        "catalog": CatalogResource(path=CATALOG_DIR),
         "samples": SampleSourceResource(
             drop_dir=os.environ.get("SLO_DROP_DIR", ".slo/drop"),
             demo_fleet=os.environ.get("SLO_DEMO_FLEET", "") == "1",

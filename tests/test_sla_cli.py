@@ -69,6 +69,7 @@ def _samples(tmp_path: Path) -> tuple[Path, list[ref.RefRow]]:
         ("2026-10-04T01:00:00", 240, "compute-availability", 90.0),  # half inside the maintenance
         ("2026-10-10T11:50:00", 60, "storage-availability", 50.0),
         ("2026-09-15T10:00:00", 10, "compute-availability", 90.0),  # a September for the trend
+        ("2026-09-20T08:00:00", 15, "storage-availability", 80.0),  # and a third quarter
     ]:
         t0 = _ts(start)
         rows += [ref.RefRow(slo, t0 + 60 * i, good, 100.0, 60) for i in range(minutes)]

@@ -57,7 +57,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     frame = read_checked_samples(catalog, args.samples)
     now = format_instant(int(datetime.now(UTC).timestamp()))
     try:
-        report = period_report(catalog, frame, [args.period], f"SLA compliance {args.period}", now)
+        report = period_report(catalog, frame, args.period, f"SLA compliance {args.period}", now)
     except SLAInputError as exc:
         raise UserError(f"{args.samples}: {exc}") from None
     try:

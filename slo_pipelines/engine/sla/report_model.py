@@ -37,21 +37,24 @@ def closing_labels(month: PeriodLabel) -> list[PeriodLabel]:
 
 
 def reported_contracts(
-    catalog: Catalog, labels: Sequence[PeriodLabel]
+    catalog: Catalog, labels: Sequence[PeriodLabel], closed_by: int | None = None
 ) -> list[tuple[SLAContract, PeriodLabel]]:
-    """(contract, its period) for every contract one of `labels` is a contractual period of."""
+    """(contract, its period) for every contract one of `labels` is a contractual period of; with
+    `closed_by` (epoch seconds) only the periods that have ended by then in the contract's zone."""
     return [
         (c, label)
         for label in labels
         for c in catalog_sla_contracts(catalog.documents)
-        if contractual(c, label)
+        if contractual(c, label) and (closed_by is None or place(label, c.time_zone).end <= closed_by)
     ]
 
 
-def history_span(catalog: Catalog, labels: Sequence[PeriodLabel]) -> tuple[int, int] | None:
+def history_span(
+    catalog: Catalog, labels: Sequence[PeriodLabel], closed_by: int | None = None
+) -> tuple[int, int] | None:
     """`[start, end)` in UTC that holds every period a report over `labels` reads, trend included."""
     spans = []
-    for contract, label in reported_contracts(catalog, labels):
+    for contract, label in reported_contracts(catalog, labels, closed_by):
         first = trend_labels(label, TREND_PERIODS[contract.calendar])[0]
         spans.append((place(first, contract.time_zone).start, place(label, contract.time_zone).end))
     if not spans:
@@ -60,13 +63,19 @@ def history_span(catalog: Catalog, labels: Sequence[PeriodLabel]) -> tuple[int, 
 
 
 def period_report(
-    catalog: Catalog, frame: pd.DataFrame, labels: Sequence[PeriodLabel], title: str, generated_at: str
+    catalog: Catalog,
+    frame: pd.DataFrame,
+    label: PeriodLabel,
+    title: str,
+    generated_at: str,
+    closed_by: int | None = None,
 ) -> dict[str, Any]:
-    """The compliance report of the contracts whose period is one of `labels`, with their trend over
-    the previous periods (periods without any data are left out of the trend: nothing was measured)."""
+    """The compliance report of the contracts whose period is `label` (closed by `closed_by`), with
+    their trend over the previous periods (periods without any data are left out of the trend:
+    nothing was measured)."""
     buckets = group_buckets(frame, catalog.slos)
     statements, history = [], {}
-    for contract, label in reported_contracts(catalog, labels):
+    for contract, _ in reported_contracts(catalog, [label], closed_by):
 
         def run(period: PeriodLabel, days: bool = False, contract: SLAContract = contract) -> dict[str, Any]:
             return evaluate_contract(contract, period, catalog.slos, buckets, catalog.exclusions).to_json(
