@@ -88,6 +88,10 @@ def test_summary_counts_credits_and_trend(october: tuple[Path, Path]) -> None:
     # September has data (10 down minutes), August none: it is not a trend point
     assert [p["label"] for p in globex["trend"]] == ["2026-09", "2026-10"]
     assert globex["trend"][0]["met"] is True and globex["trend"][1]["met"] is False
+    assert ("acme-compute", "compute-availability", "objective_looser") in {
+        (g["contract"], g["slo"], g["check"]) for g in report["gaps"]
+    }
+    assert "objective target 99.9 % is below the contract" in (folder / "index.html").read_text()
     summary = list(csv.DictReader(io.StringIO((folder / "summary.csv").read_text())))
     assert sum(Decimal(r["CREDIT AMOUNT"] or 0) for r in summary) == Decimal("1249.9995")
 

@@ -60,6 +60,25 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     add_format_option(e)
     e.set_defaults(func=cmd_sla_evaluate)
 
+    g = sla_sub.add_parser(
+        "gaps",
+        help="SLO <-> SLA gaps: missing SLOs, looser objectives, misaligned windows, intervals, coverage",
+        description="List where the catalog's SLOs do not back its SLA contracts. With --samples and "
+        "--period, also the SLOs whose data covers too little of that period.",
+    )
+    g.add_argument("--catalog", required=True, metavar="DIR", help="catalog directory")
+    g.add_argument("--samples", metavar="FILE", help=f"{SAMPLES_HELP}; needs --period")
+    g.add_argument("--period", type=parse_period_argument, help=PERIOD_HELP)
+    g.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.9,
+        metavar="RATIO",
+        help="coverage below this share of eligible minutes is a gap (default 0.9)",
+    )
+    add_format_option(g)
+    g.set_defaults(func=cmd_sla_gaps)
+
 
 def with_warehouse_exclusions(catalog: Catalog, url: str | None) -> Catalog:
     """The catalog plus the active runtime exclusions of the warehouse at `url` (or $SLO_WAREHOUSE_URL)."""
@@ -125,5 +144,45 @@ def cmd_sla_evaluate(args: argparse.Namespace) -> int:
         if excluded:
             print()
             print(render_table(excluded, EXCLUSION_HEADERS, "table"))
+    sys.stdout.flush()
+    return 0
+
+
+GAP_HEADERS = ["CONTRACT", "SLO", "OBJECTIVE", "CHECK", "DETAIL"]
+
+
+def cmd_sla_gaps(args: argparse.Namespace) -> int:
+    from slo_pipelines.catalog.sla_contract import catalog_sla_contracts
+    from slo_pipelines.engine.sla.gaps import contract_gaps
+    from slo_pipelines.engine.sla.minutes import SLAInputError
+    from slo_pipelines.engine.sla.statement import evaluate_contracts
+
+    if (args.samples is None) != (args.period is None):
+        raise UserError("--samples and --period go together (coverage is measured over a period)", EXIT_USAGE)
+    if not 0 <= args.min_coverage <= 1:
+        raise UserError(f"--min-coverage: must be between 0 and 1 (got {args.min_coverage!r})", EXIT_USAGE)
+    catalog = load_catalog(args.catalog)
+    coverage = None
+    if args.samples is not None:
+        frame = read_checked_samples(catalog, args.samples)
+        try:
+            statements = evaluate_contracts(catalog, frame, args.period)
+        except SLAInputError as exc:
+            raise UserError(f"{args.samples}: {exc}") from None
+        coverage = {
+            (s.contract.name, slo): share for s in statements for slo, share in s.slo_coverage.items()
+        }
+    gaps = [
+        g.to_json()
+        for g in contract_gaps(
+            catalog_sla_contracts(catalog.documents), catalog.slos, coverage, args.min_coverage
+        )
+    ]
+    if args.format == "json":
+        payload = {"period": None if args.period is None else str(args.period), "gaps": gaps}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        rows = [[g["contract"], g["slo"], g["objective"] or "", g["check"], g["detail"]] for g in gaps]
+        print(render_table(rows, GAP_HEADERS, args.format))
     sys.stdout.flush()
     return 0

@@ -46,6 +46,7 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
 
     from slo_pipelines.definitions import defs
     from slo_pipelines.demo.progress import progress_listener
+    from slo_pipelines.demo.sla import run_contract_periods
     from slo_pipelines.demo.summary import print_summary
 
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -72,5 +73,7 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
         for event in result.all_events:
             if event.is_failure:
                 print(f"  {event.step_key}: {event.message}")
+        return 1
+    if not run_contract_periods(defs, instance, today):
         return 1
     return print_summary(defs, load_catalog(catalog_dir), out_dir)

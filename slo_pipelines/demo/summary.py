@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from slo_pipelines.catalog import Catalog
+from slo_pipelines.demo.sla import print_statements
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.reports.tables import RESULT_HEADERS, render_table, result_rows
 from slo_pipelines.resources.incident_store import IncidentStore
@@ -51,6 +52,7 @@ def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
     postmortems = sorted((out_dir / "reports").glob("incident-*/postmortem.html"))
     if postmortems:
         print(f"incident postmortem evidence: {postmortems[0].parent.parent.resolve()}/incident-*/")
+    print_statements(out_dir)
     quality = sorted((out_dir / "reports").glob("quality-*/quality.html"))
     if quality:
         print(f"data quality: {quality[-1].resolve()}")

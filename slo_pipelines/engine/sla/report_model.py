@@ -16,6 +16,7 @@ import pandas as pd
 from slo_pipelines.catalog.models import Catalog
 from slo_pipelines.catalog.sla_contract import SLAContract, catalog_sla_contracts
 from slo_pipelines.engine.budgets.buckets import group_buckets
+from slo_pipelines.engine.sla.gaps import contract_gaps
 from slo_pipelines.engine.sla.periods import PeriodLabel, place
 from slo_pipelines.engine.sla.statement import evaluate_contract
 
@@ -85,7 +86,11 @@ def period_report(
         statements.append(run(label, days=True))
         earlier = [run(p) for p in trend_labels(label, TREND_PERIODS[contract.calendar])[:-1]]
         history[contract.name] = [h for h in earlier if h["minutes_without_data"] < h["minutes_eligible"]]
-    return compliance_report(title, statements, history, catalog.digest(), generated_at)
+    report = compliance_report(title, statements, history, catalog.digest(), generated_at)
+    reported = [c for c, _ in reported_contracts(catalog, [label], closed_by)]
+    coverage = {(s["name"], slo): share for s in statements for slo, share in s["slo_coverage"].items()}
+    report["gaps"] = [g.to_json() for g in contract_gaps(reported, catalog.slos, coverage)]
+    return report
 
 
 def trend_labels(label: PeriodLabel, count: int = DEFAULT_TREND_PERIODS) -> list[PeriodLabel]:
