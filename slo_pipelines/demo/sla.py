@@ -30,10 +30,8 @@ def run_contract_periods(defs: dg.Definitions, instance: dg.DagsterInstance, tod
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
         periods = "none"
-        for event in result.get_asset_materialization_events():
-            materialization = event.asset_materialization
-            if materialization is not None and materialization.asset_key == dg.AssetKey("sla_periods"):
-                periods = str(materialization.metadata["periods"].value)
+        for materialization in result.asset_materializations_for_node("sla_periods"):
+            periods = str(materialization.metadata["periods"].value)
         print(f"contract periods closed by {key}: {periods} ({'succeeded' if result.success else 'FAILED'})")
         ok = ok and result.success
     return ok
