@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# `slo demo` records the first day of the history it generated, so `make dev` shows partitions that
+# start where the history starts.
+export SLO_PARTITIONS_START ?= $(shell cat .slo/partitions_start 2>/dev/null)
 
 .PHONY: demo test lint bench dev clean
 

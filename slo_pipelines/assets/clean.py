@@ -12,7 +12,7 @@ from slo_pipelines.resources.warehouse import WarehouseResource
 
 @daily_asset(
     group_name="sli",
-    deps=["sli_buckets", "sli_quality_report"],
+    deps=["sli_buckets", "sli_quality_report", "probe_results"],  # probe buckets land in the same table
     kinds={"sql"},
 )
 def sli_clean(

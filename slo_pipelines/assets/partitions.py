@@ -5,7 +5,7 @@ from typing import Any
 
 import dagster as dg
 
-PARTITIONS_START = os.environ.get("SLO_PARTITIONS_START", "2026-01-01")
+PARTITIONS_START = os.environ.get("SLO_PARTITIONS_START") or "2026-01-01"
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
 single_run_backfill = dg.BackfillPolicy.single_run()

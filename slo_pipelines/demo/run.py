@@ -17,7 +17,7 @@ telemetry:
 """
 
 
-def _prepare_environment(out_dir: Path, catalog_dir: Path) -> Path:
+def _prepare_environment(out_dir: Path, catalog_dir: Path, first_day: str) -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -27,6 +27,10 @@ def _prepare_environment(out_dir: Path, catalog_dir: Path) -> Path:
     os.environ["SLO_CATALOG_DIR"] = str(catalog_dir)
     os.environ["SLO_REPORT_DIR"] = str(out_dir / "reports")
     Path(".slo").mkdir(exist_ok=True)
+    # partitions start where the generated history starts (read when the definitions are imported;
+    # `make dev` reads the same day from this file)
+    os.environ["SLO_PARTITIONS_START"] = first_day
+    Path(".slo/partitions_start").write_text(first_day + "\n")
     return home
 
 
@@ -36,7 +40,9 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
     if days < 1:
         raise ValueError(f"--days must be >= 1 (got {days})")
     load_catalog(catalog_dir)  # fail fast, with every catalog error, before starting Dagster
-    home = _prepare_environment(out_dir, catalog_dir)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = (today - timedelta(days=days)).strftime("%Y-%m-%d")
+    home = _prepare_environment(out_dir, catalog_dir, first)
 
     import warnings
 
@@ -49,8 +55,6 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
     from slo_pipelines.demo.sla import run_contract_periods
     from slo_pipelines.demo.summary import print_summary
 
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    first = (today - timedelta(days=days)).strftime("%Y-%m-%d")
     last = (today - timedelta(days=1)).strftime("%Y-%m-%d")
     print(f"slo demo: backfilling {days} days ({first} .. {last}) of minute-level history for the fleet in")
     print(f"  {catalog_dir} as one Dagster run on the instance in {home} ...", flush=True)
