@@ -4,6 +4,7 @@ import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.engine.budgets.report_model import budget_report as build_report
+from slo_pipelines.engine.budgets.report_model import window_events
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.reports import render_markdown_summary
 from slo_pipelines.resources.catalog_resource import CatalogResource
@@ -11,7 +12,9 @@ from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
-@dg.asset(group_name="reports", deps=["error_budgets", "burn_rate_alerts"], kinds={"html"})
+@dg.asset(
+    group_name="reports", deps=["error_budgets", "burn_rate_alerts", "policy_decisions"], kinds={"html"}
+)
 def budget_report(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,
@@ -24,8 +27,9 @@ def budget_report(
         raise dg.Failure("no budget snapshots yet: materialize error_budgets for at least one day first")
     at = int(snapshots["at"].max())
     cat = effective_catalog(catalog, warehouse)
+    events = window_events(warehouse.read_alert_events(end=at), warehouse.read_policy_decisions(end=at))
     report = build_report(
-        warehouse_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}"
+        warehouse_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}", events
     )
     paths = reports.write("budget-" + format_instant(at).replace(":", ""), report)
     statuses = [s["status"] for s in report["slos"]]

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from slo_pipelines.reports.budget_chart import consumption_svg
 from slo_pipelines.reports.svg import burn_down_svg
 
 STATUSES = ("breach", "warning", "no_data", "ok")
@@ -237,12 +238,36 @@ def _status_counts(slos: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     return [entry for entry in counts if entry[2]]
 
 
-def _slo_view(index: int, slo: dict[str, Any]) -> dict[str, Any]:
+def _epoch(text: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _chart(slo: dict[str, Any]) -> tuple[str, str]:
+    """(heading, svg): bad events consumed against the allowance when the series carries them, else
+    the remaining-budget burn-down (reports written before those series existed)."""
     series = slo.get("series") or {}
-    title = f"Remaining error budget of {slo['name']} ({slo.get('objective') or DASH}), UTC"
+    name = f"{slo['name']} ({slo.get('objective') or DASH})"
+    if series.get("consumed_bad") is not None and series.get("allowed_bad") is not None:
+        bands = [
+            {"start": start, "end": end, "name": e.get("name")}
+            for e in slo.get("exclusions") or []
+            if (start := _epoch(e.get("start"))) is not None and (end := _epoch(e.get("end"))) is not None
+        ]
+        title = f"Bad events consumed against the allowance of {name}, UTC"
+        svg = consumption_svg(series, bands, slo.get("events") or [], CHART_WIDTH, CHART_HEIGHT + 40, title)
+        return "Bad events consumed against the allowance", svg
+    title = f"Remaining error budget of {name}, UTC"
     svg = burn_down_svg(
         series.get("t") or [], series.get("remaining_ratio") or [], CHART_WIDTH, CHART_HEIGHT, title=title
     )
+    return "Error budget burn-down", svg
+
+
+def _slo_view(index: int, slo: dict[str, Any]) -> dict[str, Any]:
+    chart_title, svg = _chart(slo)
     alerts = slo.get("alerts") or []
     alert_windows = {alert.get(key) for alert in alerts for key in ("long_window", "short_window")}
     burns = slo.get("burn_rates") or {}
@@ -268,7 +293,9 @@ def _slo_view(index: int, slo: dict[str, Any]) -> dict[str, Any]:
         "exclusions": slo.get("exclusions") or [],
         "digest": slo.get("digest") or {},
         "window": slo.get("window") or {},
-        "svg": Markup(svg),  # built in svg.py from escaped parts only
+        "svg": Markup(svg),  # built in svg.py / budget_chart.py from escaped parts only
+        "chart_title": chart_title,
+        "events": slo.get("events"),
     }
 
 
