@@ -145,3 +145,17 @@ def test_open_periods_are_not_reported(tmp_path: Path) -> None:
     assert result.success
     assert result.output_for_node("sla_periods") == {}
     assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("today", "partitions"),
+    [
+        (datetime(2026, 11, 30), ["2026-09", "2026-10"]),  # October, and Q3 closed by September
+        (datetime(2026, 10, 2), ["2026-09"]),  # September closes Q3 itself
+        (datetime(2027, 1, 1), ["2026-12"]),
+    ],
+)
+def test_the_demo_reports_the_last_closed_month_and_quarter(today: datetime, partitions: list[str]) -> None:
+    from slo_pipelines.demo.sla import closed_period_partitions
+
+    assert closed_period_partitions(today.replace(tzinfo=ZoneInfo("UTC"))) == partitions
