@@ -36,7 +36,7 @@ contract_months = dg.MonthlyPartitionsDefinition(
     partitions_def=contract_months,
     backfill_policy=dg.BackfillPolicy.multi_run(1),
     group_name="sla",
-    deps=["error_budgets"],
+    deps=["error_budgets", "incident_impact"],
     kinds={"pandas"},
 )
 def sla_periods(
