@@ -48,6 +48,7 @@ def make_slo(ref: RefSLO, name: str = "svc-slo", service: str = "svc") -> SLO:
         objectives=(objective,),
         no_data_policy=ref.no_data,  # type: ignore[arg-type]
         bucket_seconds=ref.bucket,
+        measured_since=ref.measured_since,
     )
 
 

@@ -34,6 +34,7 @@ class RefSLO:
     threshold: tuple[str, float] | None = None  # (op, value) for threshold metrics
     no_data: str = "ignore"
     bucket: int = 60
+    measured_since: int | None = None  # the annotation; None: from the first row (DESIGN.md §3)
 
 
 def calendar_start(kind: str, tz: str, at: int) -> tuple[int, int]:
@@ -149,6 +150,15 @@ def evaluate(
     slo: RefSLO, rows: dict[int, tuple[float, float, float]], excl: list[tuple[int, int]], at: int
 ) -> dict:
     ws, we, full_end = window(slo, at)
+    # Measured since: the annotation, else the first row; with neither, nothing is measured. The time
+    # before it is treated exactly like one more exclusion, but reported on its own.
+    if slo.measured_since is not None:
+        since = slo.measured_since
+    else:
+        since = min(rows) if rows else 2**40
+    catalog_excl = excl
+    excl = [*excl, (-(2**40), since)]
+    not_measured = min(max(since - ws, 0), we - ws)
     good, total, consumed, sli, _, _ = tally(slo, rows, excl, ws, we)
     if slo.method == "Occurrences":
         allowed = (1 - slo.target) * total
@@ -156,9 +166,9 @@ def evaluate(
         _, _, _, _, touched, excluded = tally(slo, rows, excl, ws, full_end)
         allowed = (1 - slo.target) * (touched - excluded)
     remaining = 1 - consumed / allowed if allowed > 0 else None
-    excluded_seconds = union_seconds(excl, ws, we)
+    excluded_seconds = union_seconds(catalog_excl, max(ws, since), we)
     rows_in = sum(1 for t in bucket_starts(ws, we, slo.bucket) if t in rows and not is_excluded(t, excl))
-    expected = ((we - ws) - excluded_seconds) / slo.bucket
+    expected = ((we - ws) - excluded_seconds - not_measured) / slo.bucket
     coverage = rows_in / expected if expected > 0 else None
     burn = {}
     for label, secs in LOOKBACKS.items():
@@ -186,6 +196,7 @@ def evaluate(
         "consumed_bad": consumed,
         "remaining_ratio": remaining,
         "excluded_seconds": excluded_seconds,
+        "not_measured_seconds": not_measured,
         "coverage": coverage,
         "burn_rates": burn,
         "alerts": alerts,

@@ -167,7 +167,9 @@ def test_timeslices_no_data_policy(policy: str, sli: float, bad: int) -> None:
 def test_no_data_is_reported_as_such() -> None:
     _, catalog = slo_999()
     [r] = CatalogEvaluator(catalog, pd.DataFrame(columns=["slo", "start", "good", "total"])).evaluate(T)
-    assert r.status == "no_data" and r.sli is None and r.coverage == 0.0
+    # no bucket and no measured-since annotation: nothing of the window is measured (DESIGN.md §3)
+    assert r.status == "no_data" and r.sli is None and r.coverage is None
+    assert r.not_measured_seconds == 30 * 86400 and r.excluded_seconds == 0
     assert all(v is None for v in r.burn_rates.values())
 
 
@@ -181,3 +183,44 @@ def test_digest_is_reproducible_and_input_sensitive() -> None:
     changed.loc[changed.index[-1], "good"] -= 1
     [r3] = CatalogEvaluator(catalog, changed).evaluate(T)
     assert r3.buckets_digest != r1.buckets_digest
+
+
+def test_history_starting_inside_the_window_is_not_bad_time() -> None:
+    """A 28-day Timeslices SLO with no-data policy `bad` whose history starts 2 days before `at`:
+    the 26 days before its first bucket are not measured, so every measured slice being good leaves
+    the whole budget and nothing pages (DESIGN.md §3 "Measured since")."""
+    slo = make_slo(
+        RefSLO(method="Timeslices", target=0.99, window_seconds=28 * DAY, slice_seconds=300, no_data="bad"),
+        name="freshness",
+    )
+    data = traffic("freshness", T - 2 * DAY, T, 10, {})
+    [r] = CatalogEvaluator(make_catalog([slo]), data).evaluate(T)
+    assert r.status == "ok" and r.alerts == () and r.remaining_ratio == 1.0
+    assert r.good == r.total == 2 * DAY / 300
+    assert r.allowed_bad == pytest.approx(0.01 * 2 * DAY / 300)
+    assert r.not_measured_seconds == 26 * DAY and r.excluded_seconds == 0
+    assert r.coverage == 1.0
+
+
+def test_measured_since_annotation_and_gaps_after_it() -> None:
+    """With the annotation 1 h after the first row, rows before it are outside the window, and
+    an hour without rows after it counts as bad slices under policy `bad`."""
+    since = T - 3 * 3600
+    slo = make_slo(
+        RefSLO(
+            method="Timeslices",
+            target=0.9,
+            window_seconds=DAY,
+            slice_seconds=300,
+            no_data="bad",
+            measured_since=since,
+        ),
+        name="batch",
+    )
+    data = traffic("batch", T - 4 * 3600, T, 10, {T - 4 * 3600: 0.5, since: 0.0})
+    data = data[~data["start"].between(T - 3600, T - 1)]
+    [r] = CatalogEvaluator(make_catalog([slo]), data).evaluate(T)
+    assert r.not_measured_seconds == DAY - 3 * 3600
+    assert (r.good, r.total, r.consumed_bad) == (24.0, 36.0, 12.0)
+    assert r.allowed_bad == pytest.approx(0.1 * 36)
+    assert r.coverage == pytest.approx(120 / 180)

@@ -108,6 +108,7 @@ class SLO:
     alert_policies: tuple[str, ...] = ()
     no_data_policy: NoDataPolicy = "ignore"
     bucket_seconds: int = DEFAULT_BUCKET_SECONDS
+    measured_since: int | None = None  # epoch s; None: from the SLO's first bucket (DESIGN.md §3)
     annotations: dict[str, str] = field(default_factory=dict)
     source_file: str = ""
 

@@ -31,7 +31,7 @@ from slo_pipelines.catalog.models import (
     TimeWindow,
 )
 from slo_pipelines.catalog.registry import Registry, reference
-from slo_pipelines.catalog.timeparse import TimeValueError, local_iso, local_time, zone
+from slo_pipelines.catalog.timeparse import TimeValueError, instant, local_iso, local_time, zone
 
 BUDGETING_METHODS: tuple[str, ...] = ("Occurrences", "Timeslices", "RatioTimeslices")
 THRESHOLD_OPS: tuple[str, ...] = ("lt", "lte", "gt", "gte")
@@ -39,6 +39,8 @@ NO_DATA_POLICIES: tuple[str, ...] = ("ignore", "good", "bad")
 CALENDAR_WINDOWS = ("1w", "1M", "1Q", "1Y")
 NO_DATA_ANNOTATION = "slo-pipelines.io/no-data-policy"
 BUCKET_ANNOTATION = "slo-pipelines.io/bucket-seconds"
+# DESIGN.md §3 "Measured since": time before this instant is outside every window, like an exclusion
+MEASURED_SINCE_ANNOTATION = "slo-pipelines.io/measured-since"
 DEMO_RATE_ANNOTATION = "slo-pipelines.io/demo-rate"
 # active-passive: two regions serving at once is a failover defect (series carry a `region` label)
 REGION_MODE_ANNOTATION = "slo-pipelines.io/region-mode"
@@ -46,6 +48,7 @@ ANNOTATION_PREFIX = "slo-pipelines.io/"
 KNOWN_ANNOTATIONS = (
     NO_DATA_ANNOTATION,
     BUCKET_ANNOTATION,
+    MEASURED_SINCE_ANNOTATION,
     DEMO_RATE_ANNOTATION,
     REGION_MODE_ANNOTATION,
 )
@@ -148,6 +151,7 @@ def slo(
     metadata = document.body.get("metadata") or {}
     annotations = _annotations(r, metadata)
     no_data_policy, bucket_seconds = _extension_annotations(r, annotations)
+    measured_since = _measured_since(r, annotations)
     service_name = reference(r, registry, spec, "service", "spec", "Service", required=True)
     description = string(r, spec, "description", "spec") or ""
     indicator = _slo_indicator(r, registry, indicators, spec, document.name)
@@ -179,6 +183,7 @@ def slo(
         alert_policies=policies,
         no_data_policy=no_data_policy,
         bucket_seconds=bucket_seconds,
+        measured_since=measured_since,
         annotations=annotations,
         source_file=document.file,
     )
@@ -231,6 +236,18 @@ def _extension_annotations(
         r.error(path, f"must divide a day (86400 s) evenly so buckets never straddle days (got {bucket})")
         return no_data, None
     return no_data, bucket
+
+
+def _measured_since(r: Reporter, annotations: dict[str, str]) -> int | None:
+    """The annotation's instant (ISO 8601 with offset, or Unix seconds), or None when absent."""
+    raw = annotations.get(MEASURED_SINCE_ANNOTATION)
+    if raw is None:
+        return None
+    try:
+        return instant(raw)
+    except TimeValueError as exc:
+        r.error(f"metadata.annotations[{MEASURED_SINCE_ANNOTATION}]", str(exc))
+        return None
 
 
 def _slo_indicator(

@@ -27,6 +27,10 @@ from slo_pipelines.engine.exclusions.intervals import (
 )
 
 DEFAULT_WARNING_THRESHOLD = 0.25
+# Start of the not-measured interval `[NEVER, measured_from)`: earlier than any instant the engine accepts.
+NEVER = -(2**40)
+# measured_from of an SLO with no bucket and no annotation: nothing of it is measured, ever.
+NOT_MEASURED = 2**40
 STATUS_CODES = ("ok", "warning", "breach", "no_data")
 _STATUS_VALUES = pd.Series(STATUS_CODES).array  # pandas' default string dtype; `take` maps codes to it
 Pos = np.ndarray | slice
@@ -82,8 +86,12 @@ class ObjectiveEvaluator:
         span_start: int,
         span_end: int,
         coarse: CoarseSums | None = None,
+        measured_from: int | None = None,
     ) -> None:
+        """`measured_from`: where the SLO's measurement starts (DESIGN.md §3 "Measured since"); the
+        time before it is treated as excluded and reported as not measured. None: measured always."""
         self.slo = slo
+        self.measured_from = NEVER if measured_from is None else measured_from
         self.coarse = coarse
         if coarse is not None:
             span_start = max(span_start, coarse.fine_from)
@@ -96,7 +104,8 @@ class ObjectiveEvaluator:
             align = objective.time_slice_window_seconds or self.b
         origin = (span_start // align) * align
         end = -(-span_end // align) * align
-        self.merged = merge((iv.start, iv.end) for iv in intervals)
+        self.catalog_merged = merge((iv.start, iv.end) for iv in intervals)
+        self.merged = merge([*((iv.start, iv.end) for iv in intervals), (NEVER, self.measured_from)])
         sel = buckets.between(origin, end)
         self.grid = BucketGrid(
             origin=origin,
@@ -183,8 +192,9 @@ class ObjectiveEvaluator:
             allowed = self._allowed(win, ws, full_end)
         remaining = _ratio(win.consumed, allowed)
         np.subtract(1.0, remaining, out=remaining)
-        excluded = covered_seconds_series(self.merged, ws, ats)
-        expected = ((ats - ws) - excluded) / self.b
+        not_measured = np.clip(self.measured_from - ws, 0, ats - ws)
+        excluded = covered_seconds_series(self.merged, ws, ats) - not_measured
+        expected = ((ats - ws) - excluded - not_measured) / self.b
         coverage = _ratio(rows, expected)
         miss = self.objective.budget_fraction
         out: dict[str, Any] = {
@@ -198,6 +208,7 @@ class ObjectiveEvaluator:
             "consumed_bad": win.consumed,
             "remaining_ratio": remaining,
             "excluded_seconds": excluded,
+            "not_measured_seconds": not_measured,
             "coverage": coverage,
         }
         burn: dict[str, np.ndarray] = {}
@@ -236,8 +247,11 @@ def firing_alerts(row: pd.Series, period_seconds: int) -> tuple[FiringAlert, ...
 
 
 def applied_exclusions(
-    intervals: Sequence[ExclusionInterval], start: int, end: int
+    intervals: Sequence[ExclusionInterval], start: int, end: int, measured_from: int | None = None
 ) -> tuple[AppliedExclusion, ...]:
+    """Exclusions touching `[start, end)` with the seconds each removed from its measured part."""
+    if measured_from is not None:
+        start = max(start, measured_from)
     out = []
     for iv in sorted(intervals, key=lambda i: (i.start, i.rule.name)):
         seconds = max(0, min(iv.end, end) - max(iv.start, start))
@@ -277,13 +291,28 @@ class CatalogEvaluator:
         span_end = max(int(full_end.max()), last_at)
         buckets = self.by_slo.get(slo.name, empty_buckets(slo.bucket_seconds))
         intervals = self.intervals(slo, span_start, span_end)
+        measured_from = self.measured_from(slo, buckets)
         coarse = None
         if self.coarse is not None and slo.name in self.coarse.slos:
             if slo.budgeting_method != "Occurrences":
                 raise CoarseHistoryError(f"{slo.name}: only Occurrences windows can be read from rollups")
             merged = merge((iv.start, iv.end) for iv in intervals)
             coarse = CoarseSums(self.coarse, slo.name, buckets.starts, buckets.good, buckets.total, merged)
-        return ObjectiveEvaluator(slo, objective, buckets, intervals, span_start, span_end, coarse)
+        return ObjectiveEvaluator(
+            slo, objective, buckets, intervals, span_start, span_end, coarse, measured_from
+        )
+
+    def measured_from(self, slo: SLO, buckets: SLOBuckets) -> int:
+        """The annotation's instant, else the SLO's first bucket in the input (the rollups' first hour
+        when older history is read from rollups), else NOT_MEASURED (DESIGN.md §3 "Measured since")."""
+        if slo.measured_since is not None:
+            return slo.measured_since
+        firsts = [int(buckets.starts[0])] if buckets.starts.size else []
+        if self.coarse is not None and slo.name in self.coarse.slos:
+            hours = self.coarse.frame.loc[self.coarse.frame["slo"] == slo.name, "start"]
+            if not hours.empty:
+                firsts.append(int(hours.min()))
+        return min(firsts) if firsts else NOT_MEASURED
 
     def evaluate(self, at: int) -> list[SLOResult]:
         results = []
@@ -309,6 +338,7 @@ class CatalogEvaluator:
                         total=float(row["total"]),
                         sli=_nan_to_none(row["sli"]),
                         excluded_seconds=int(row["excluded_seconds"]),
+                        not_measured_seconds=int(row["not_measured_seconds"]),
                         coverage=_nan_to_none(row["coverage"]),
                         allowed_bad=float(row["allowed_bad"]),
                         consumed_bad=float(row["consumed_bad"]),
@@ -319,7 +349,9 @@ class CatalogEvaluator:
                         bucket_seconds=ev.b,
                         catalog_digest=self.catalog_digest,
                         buckets_digest=ev.buckets.digest(slo.name, digest_start, at),
-                        exclusions=applied_exclusions(self.intervals(slo, ws, at), ws, at),
+                        exclusions=applied_exclusions(
+                            self.intervals(slo, ws, at), ws, at, ev.measured_from
+                        ),
                     )
                 )
         return results

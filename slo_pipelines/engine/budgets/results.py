@@ -81,6 +81,7 @@ class SLOResult:
     catalog_digest: str
     buckets_digest: str
     exclusions: tuple[AppliedExclusion, ...] = field(default=())
+    not_measured_seconds: int = 0  # window time before the SLO's measurement starts (DESIGN.md §3)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +95,7 @@ class SLOResult:
             "total": _num(self.total),
             "sli": _num(self.sli),
             "excluded_seconds": self.excluded_seconds,
+            "not_measured_seconds": self.not_measured_seconds,
             "coverage": _num(self.coverage),
             "error_budget": {
                 "allowed_bad": _num(self.allowed_bad),
