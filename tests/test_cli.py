@@ -120,10 +120,6 @@ def test_evaluate_table(tmp_path: Path, samples: pd.DataFrame) -> None:
             "row 2 timestamp: timestamp out of range",
         ),
         (lambda f: f.assign(total=f["total"].where(f.index != 0, 1e300)), "row 2 total: too large"),
-        (
-            lambda f: f.assign(bucket_seconds=300),
-            "row 2 bucket_seconds: differs from the catalog's bucket size",
-        ),
     ],
 )
 def test_evaluate_rejects_bad_samples_in_one_line(

@@ -14,6 +14,7 @@ from slo_pipelines.engine.budgets.coarse import (
     ROLLUP_GRAIN_SECONDS,
     CoarseHistory,
     coarse_candidates,
+    exact_rollups,
     excluded_spans,
 )
 from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
@@ -39,7 +40,12 @@ def warehouse_evaluator(
     fine_from = (first_at - MAX_LOOKBACK_SECONDS) // HOUR * HOUR
     on_hours = step is not None and step % HOUR == 0 and first_at % HOUR == 0
     long = coarse_candidates(catalog, first_at, fine_from) if on_hours else []
-    if not long:
+    hourly = warehouse.read_rollups("hour", start, fine_from, long) if long else None
+    if hourly is not None:
+        exact = exact_rollups(hourly)
+        long = [name for name in long if bool(exact.get(name, True))]
+        hourly = hourly[hourly["slo"].isin(long)]
+    if not long or hourly is None:
         return CatalogEvaluator(catalog, warehouse.read_buckets(start, last_at), thresholds)
     short = [name for name in catalog.slos if name not in long]
     frames = [warehouse.read_buckets(fine_from, last_at, long)]
@@ -50,7 +56,6 @@ def warehouse_evaluator(
             warehouse.read_buckets(s, e, [name]) for s, e in excluded_spans(catalog, name, start, fine_from)
         ]
     minutes = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
-    hourly = warehouse.read_rollups("hour", start, fine_from, long)
     return CatalogEvaluator(
         catalog, minutes, thresholds, coarse=CoarseHistory(fine_from, hourly, frozenset(long))
     )

@@ -8,12 +8,13 @@ from typing import Any
 from slo_pipelines.catalog import load_catalog
 from slo_pipelines.cli.common import (
     EXIT_INVALID,
+    UserError,
     add_format_option,
     add_quiet_option,
     render_table,
     stage,
 )
-from slo_pipelines.cli.evaluate import SAMPLES_HELP
+from slo_pipelines.cli.evaluate import SAMPLES_HELP, bucket_sizes
 
 
 def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
@@ -32,15 +33,20 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
 def cmd_audit(args: argparse.Namespace) -> int:
     import time
 
-    from slo_pipelines.engine.sli.samples import stage_raw
+    from slo_pipelines.engine.sli.samples import SamplesError, stage_raw, validate_samples
     from slo_pipelines.quality.samples_audit import audit_samples
     from slo_pipelines.resources.sample_files import read_samples
 
     catalog = load_catalog(args.catalog)
     stage(f"reading {args.samples}", args.quiet)
-    staged = stage_raw(read_samples(args.samples), Path(args.samples).name)
+    raw = read_samples(args.samples)
+    try:
+        checked = validate_samples(raw, known_slos=bucket_sizes(catalog))
+    except SamplesError as exc:
+        raise UserError(f"{args.samples}: {exc}") from None
+    staged = stage_raw(raw, Path(args.samples).name)
     stage(f"auditing {len(staged)} rows (row rules, then collection per day)", args.quiet)
-    findings = audit_samples(catalog, staged, int(time.time()))
+    findings = audit_samples(catalog, staged, int(time.time()), checked)
     if args.format == "json":
         print(json.dumps(findings, indent=2, default=str))
     else:

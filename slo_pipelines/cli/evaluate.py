@@ -2,10 +2,11 @@
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
-from slo_pipelines.catalog import load_catalog
+from slo_pipelines.catalog import Catalog, load_catalog
 from slo_pipelines.cli.common import (
     INSTANT_HELP,
     UserError,
@@ -43,6 +44,13 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
         type=instant_argument("--at"),
         help=f"evaluation instant (exclusive window end): {INSTANT_HELP}",
     )
+    p.add_argument(
+        "--warehouse",
+        metavar="URL",
+        default=None,
+        help="SQLAlchemy URL of the warehouse whose active runtime exclusions to honour too "
+        "(default $SLO_WAREHOUSE_URL; without either, the catalog's exclusions only)",
+    )
     add_format_option(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -62,23 +70,56 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def bucket_sizes(catalog: Catalog) -> dict[str, int]:
+    """Each SLO's bucket size for rows without `bucket_seconds`: its annotation, else 60 s."""
+    return {name: slo.bucket_seconds for name, slo in catalog.slos.items()}
+
+
+def with_warehouse_exclusions(catalog: Catalog, url: str) -> Catalog:
+    """The catalog plus the warehouse's active runtime exclusions (`slo exclusions add`); a URL that is
+    not a database or a warehouse that cannot be read is a one-line user error."""
+    import sqlalchemy as sa
+
+    from slo_pipelines.engine.exclusions.runtime import ExclusionLogError, with_runtime_exclusions
+    from slo_pipelines.resources.warehouse import WarehouseResource
+
+    warehouse = WarehouseResource(url=url)
+    try:
+        warehouse.ensure_schema()
+        return with_runtime_exclusions(catalog, warehouse.read_exclusion_events())
+    except ValueError as exc:
+        if isinstance(exc, ExclusionLogError):
+            raise UserError(f"warehouse exclusions: {exc}") from None
+        raise UserError(f"--warehouse: {str(exc).removeprefix('warehouse url: ')}", 2) from None
+    except sa.exc.SQLAlchemyError as exc:
+        origin = getattr(exc, "orig", None)
+        detail = (str(exc) if origin is None else str(origin)).splitlines()[0]
+        raise UserError(f"warehouse: {detail}") from None
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from slo_pipelines.engine.alerting.policies import warning_thresholds
-    from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+    from slo_pipelines.engine.budgets.evaluate import BucketSizeError, CatalogEvaluator
     from slo_pipelines.engine.common.timeutil import format_instant
     from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
     from slo_pipelines.resources.sample_files import read_samples
 
     at = args.at
     catalog = load_catalog(args.catalog)
+    warehouse_url = args.warehouse or os.environ.get("SLO_WAREHOUSE_URL") or None
+    if warehouse_url:
+        catalog = with_warehouse_exclusions(catalog, warehouse_url)
     raw = read_samples(args.samples)
     try:
-        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+        checked = validate_samples(raw, known_slos=bucket_sizes(catalog))
     except SamplesError as exc:
         raise UserError(f"{args.samples}: {exc}") from None
     if not checked.rejected.empty:
         raise UserError(checked.first_error(args.samples))
-    results = CatalogEvaluator(catalog, checked.clean, warning_thresholds(catalog)).evaluate(at)
+    try:
+        results = CatalogEvaluator(catalog, checked.clean, warning_thresholds(catalog)).evaluate(at)
+    except BucketSizeError as exc:
+        raise UserError(f"{args.samples}: {exc}") from None
     payload: dict[str, Any] = {
         "at": format_instant(at),
         "catalog_digest": catalog.digest(),

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.catalog import Catalog
+from slo_pipelines.engine.sli.samples import ValidatedSamples
 from slo_pipelines.quality.bucket_audit import audit_buckets
 from slo_pipelines.quality.collection import CollectionThresholds, audit_collection, collection_summary
 from slo_pipelines.quality.report import quality_report
@@ -18,18 +19,32 @@ def audit_samples(
     catalog: Catalog,
     staged: pd.DataFrame,
     now: int,
+    checked: ValidatedSamples,
     thresholds: CollectionThresholds | None = None,
 ) -> dict[str, Any]:
-    """Row verdicts over every staged row, then collection verdicts per UTC day the valid rows cover."""
+    """Row verdicts over every staged row, then collection verdicts per UTC day the valid rows cover.
+
+    `checked` is the same file through `validate_samples`, the one definition of a valid row, so the
+    audit rejects exactly the rows `slo evaluate` refuses (plus any a GX rule fails, which it never
+    should on its own). Rows are matched by `row_number`.
+    """
     unknown = (staged["slo"].notna() & ~staged["slo"].isin(list(catalog.slos))).to_numpy(dtype=bool)
     rows = audit_buckets(staged[~unknown])
+    invalid = staged["row_number"].isin(checked.rejected["row_number"]).to_numpy(dtype=bool)
+    by_rule = staged.loc[invalid & ~unknown].drop(index=rows.failing_rows.index, errors="ignore")
+    reasons = checked.rejected.set_index("row_number")
     rejected = pd.concat(
         [
             staged[unknown].assign(reason="unknown SLO (not in the catalog)"),
             rows.failing_rows,
+            by_rule.assign(
+                reason=[
+                    f"{reasons.at[r, 'field']}: {reasons.at[r, 'reason']}" for r in by_rule["row_number"]
+                ]
+            ),
         ]
-    )
-    valid = staged[~unknown].drop(index=rows.failing_rows.index)
+    ).sort_index()
+    valid = staged.drop(index=rejected.index)
     days = []
     if not valid.empty:
         starts = valid["start"].astype("int64")
@@ -45,7 +60,7 @@ def audit_samples(
     collection = quality_report(days)
     shown = rejected.head(MAX_REJECTED_SHOWN).replace({np.nan: None})
     return {
-        "success": rows.success and not unknown.any() and collection["success"],
+        "success": rows.success and not unknown.any() and not invalid.any() and collection["success"],
         "rows": {
             "total": len(staged),
             "rejected": len(rejected),
@@ -66,7 +81,14 @@ def audit_samples(
                     "success": not unknown.any(),
                     "unexpected_count": int(unknown.sum()),
                     "examples": [],
-                }
+                },
+                {
+                    "name": "valid_sample_row",
+                    "description": "every row passes the samples rules slo evaluate applies (validate_samples)",
+                    "success": not invalid.any(),
+                    "unexpected_count": int(invalid.sum()),
+                    "examples": [],
+                },
             ],
             "rejected_examples": [
                 {str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()}

@@ -13,6 +13,7 @@ import pandas as pd
 
 from slo_pipelines.catalog.models import Catalog
 from slo_pipelines.engine.budgets.windows import window_bounds_series
+from slo_pipelines.engine.common.exact import FLOAT_EXACT_LIMIT, as_counts, count_dtype, prefix_sums
 from slo_pipelines.engine.exclusions.intervals import applicable, expand_rules, merge
 
 ROLLUP_GRAIN_SECONDS = 3600
@@ -41,16 +42,23 @@ class CoarseHistory:
 
 
 def _prefix(x: np.ndarray) -> np.ndarray:
-    out = np.zeros(x.size + 1, dtype=x.dtype)
-    np.cumsum(x, out=out[1:])
-    return out
+    return prefix_sums(x if x.dtype == object or x.dtype.kind in "iu" else x.astype(np.longdouble))
 
 
 def _as_exact(values: np.ndarray) -> np.ndarray:
-    """int64 when every value is a whole number (exact sums), else extended precision."""
-    if values.size == 0 or (np.all(values == np.floor(values)) and np.abs(values).max() < 2**52):
-        return values.astype(np.int64)
-    return values.astype(np.longdouble)
+    """int64 (or Python ints where int64 could overflow) for whole numbers, else extended precision."""
+    return as_counts(values, count_dtype(values))
+
+
+def exact_rollups(frame: pd.DataFrame) -> pd.Series:
+    """Per SLO: whether every stored rollup sum is a whole number float64 holds exactly (below 2^53)
+    or fractional. A larger whole sum may have been rounded on the way to the store, so the window is
+    then read from minute buckets instead (DESIGN.md §3: sums are exact at any magnitude)."""
+    if frame.empty:
+        return pd.Series(dtype=bool)
+    whole = (frame["total"] == np.floor(frame["total"])) & (frame["good"] == np.floor(frame["good"]))
+    exact = ~whole | (frame["total"].abs() < FLOAT_EXACT_LIMIT)
+    return exact.groupby(frame["slo"]).all()
 
 
 class CoarseSums:

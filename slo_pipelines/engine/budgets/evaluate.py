@@ -18,6 +18,7 @@ from slo_pipelines.engine.budgets.coarse import CoarseHistory, CoarseHistoryErro
 from slo_pipelines.engine.budgets.grid import BucketGrid
 from slo_pipelines.engine.budgets.results import AppliedExclusion, FiringAlert, SLOResult
 from slo_pipelines.engine.budgets.windows import window_bounds_series
+from slo_pipelines.engine.common.exact import exact_number
 from slo_pipelines.engine.exclusions.intervals import (
     ExclusionInterval,
     applicable,
@@ -36,6 +37,10 @@ _STATUS_VALUES = pd.Series(STATUS_CODES).array  # pandas' default string dtype; 
 Pos = np.ndarray | slice
 
 
+class BucketSizeError(ValueError):
+    """An SLO's rows use a bucket size its time slices are not a whole multiple of."""
+
+
 @dataclass
 class _Tally:
     """What one interval yields under an objective's rules: (good, total, consumed_bad, sli)."""
@@ -48,6 +53,12 @@ class _Tally:
 
 def _f(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
+
+
+def _sums(x: np.ndarray) -> np.ndarray:
+    """Window sums as reported: exact Python ints stay exact (beyond int64), anything else is float64."""
+    x = np.asarray(x)
+    return x if x.dtype == object else _f(x)
 
 
 def _f64(x: np.ndarray) -> np.ndarray:
@@ -125,7 +136,7 @@ class ObjectiveEvaluator:
         ia, ie = g.index(lo), g.index(hi)
         if not self.timeslices:
             s = g.sums(ia, ie)
-            return _Tally(_f(s.good), _f(s.total), _f(s.bad), _ratio(s.good, s.total))
+            return _Tally(_sums(s.good), _sums(s.total), _sums(s.bad), _ratio(s.good, s.total))
         c = g.slices(ia, ie)
         policy = self.slo.no_data_policy
         nodata = c.nodata if policy != "ignore" else np.zeros_like(c.nodata)
@@ -151,7 +162,7 @@ class ObjectiveEvaluator:
     def _allowed(self, window: _Tally, ws: np.ndarray, full_end: np.ndarray) -> np.ndarray:
         miss = self.objective.budget_fraction
         if not self.timeslices:
-            return miss * window.total
+            return miss * _f(window.total)
         c = self.grid.slices(self.grid.index(ws), self.grid.index(full_end))
         return miss * _f(c.touched - c.excluded)
 
@@ -188,7 +199,7 @@ class ObjectiveEvaluator:
                     raise CoarseHistoryError("burn-rate lookbacks must lie in the minute data")
                 cg, ct, cb, cr = self.coarse.sums(ws)
                 good, total, bad, rows = good + cg, total + ct, bad + cb, rows + cr
-            win = _Tally(_f(good), _f(total), _f(bad), _ratio(good, total))
+            win = _Tally(_sums(good), _sums(total), _sums(bad), _ratio(good, total))
             allowed = self._allowed(win, ws, full_end)
         remaining = _ratio(win.consumed, allowed)
         np.subtract(1.0, remaining, out=remaining)
@@ -290,6 +301,12 @@ class CatalogEvaluator:
         span_start = min(int(ws.min()), first_at - MAX_LOOKBACK_SECONDS)
         span_end = max(int(full_end.max()), last_at)
         buckets = self.by_slo.get(slo.name, empty_buckets(slo.bucket_seconds))
+        slice_seconds = objective.time_slice_window_seconds
+        if slo.budgeting_method != "Occurrences" and slice_seconds and slice_seconds % buckets.bucket_seconds:
+            raise BucketSizeError(
+                f"{slo.name}: bucket_seconds={buckets.bucket_seconds} does not divide the objective "
+                f"{objective.name!r} timeSliceWindow ({slice_seconds} s)"
+            )
         intervals = self.intervals(slo, span_start, span_end)
         measured_from = self.measured_from(slo, buckets)
         coarse = None
@@ -334,14 +351,14 @@ class CatalogEvaluator:
                         at=at,
                         window_start=ws,
                         window_end=at,
-                        good=float(row["good"]),
-                        total=float(row["total"]),
+                        good=exact_number(row["good"]),
+                        total=exact_number(row["total"]),
                         sli=_nan_to_none(row["sli"]),
                         excluded_seconds=int(row["excluded_seconds"]),
                         not_measured_seconds=int(row["not_measured_seconds"]),
                         coverage=_nan_to_none(row["coverage"]),
                         allowed_bad=float(row["allowed_bad"]),
-                        consumed_bad=float(row["consumed_bad"]),
+                        consumed_bad=exact_number(row["consumed_bad"]),
                         remaining_ratio=_nan_to_none(row["remaining_ratio"]),
                         burn_rates={k: _nan_to_none(row[f"burn_{k}"]) for k in LOOKBACKS},
                         alerts=firing_alerts(row, slo.time_window.duration.nominal_seconds()),

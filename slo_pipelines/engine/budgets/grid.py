@@ -4,7 +4,8 @@ One SLO's rows are laid on a regular grid of `bucket_seconds` covering every win
 will be asked about. Excluded buckets are zeroed before the prefix sums, so every later query is an
 index difference. Timeslice statistics use per-slice prefix sums for whole slices and bucket prefix sums
 for the partial slices at an interval's edges, which keeps arbitrary (unaligned) instants exact.
-Integral counts use int64 sums (exact); fractional counts use extended precision.
+Whole counts use int64 sums, or Python ints where int64 could overflow (exact at any magnitude);
+fractional counts use extended precision.
 """
 
 from dataclasses import dataclass
@@ -12,14 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from slo_pipelines.catalog.models import Objective
+from slo_pipelines.engine.common.exact import as_counts, count_dtype, prefix_sums, zeros
 
 _F = np.longdouble
 
 
 def _prefix(x: np.ndarray) -> np.ndarray:
-    out = np.zeros(x.size + 1, dtype=np.int64 if x.dtype.kind in "iub" else _F)
-    np.cumsum(x, out=out[1:])
-    return out
+    return prefix_sums(x if x.dtype == object or x.dtype.kind in "iu" else x.astype(_F))
 
 
 def _ceil_div(a: np.ndarray | int, b: int) -> np.ndarray:
@@ -83,22 +83,16 @@ class BucketGrid:
         self.included = included
 
         g_in, t_in = good[inside], total[inside]
-        integral = bool(
-            np.all(g_in == np.floor(g_in))
-            and np.all(t_in == np.floor(t_in))
-            and (t_in.size == 0 or t_in.max() < 2**52)
-        )
-        dtype = np.int64 if integral else _F
-        g: np.ndarray = np.zeros(n, dtype=dtype)
-        t: np.ndarray = np.zeros(n, dtype=dtype)
+        dtype = count_dtype(g_in, t_in)
+        g = zeros(n, dtype)
+        t = zeros(n, dtype)
         rows = np.zeros(n, dtype=np.int64)
-        g[idx] = g_in.astype(dtype)
-        t[idx] = t_in.astype(dtype)
+        g[idx] = as_counts(g_in, dtype)
+        t[idx] = as_counts(t_in, dtype)
         rows[idx] = 1
         if excluded:
-            keep = included.astype(dtype)
-            g *= keep
-            t *= keep
+            g[~included] = 0
+            t[~included] = 0
             rows *= included
             self.P_incl = _prefix(included.astype(np.int64))
         else:

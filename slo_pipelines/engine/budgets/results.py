@@ -8,8 +8,8 @@ from slo_pipelines.engine.common.timeutil import format_instant
 
 
 def _num(x: float | None) -> float | None:
-    if x is None:
-        return None
+    if x is None or isinstance(x, int):  # an int is an exact sum beyond float64's exact range
+        return x
     f = float(x)
     return None if math.isnan(f) else f
 

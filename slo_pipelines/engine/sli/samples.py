@@ -4,7 +4,7 @@ Every rejected row keeps its reason (field, value, rule) so the CLI can fail wit
 error and the pipeline can quarantine it instead of dropping it.
 """
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,157 +34,291 @@ class ValidatedSamples:
         return f"{source} row {r['row_number']} {r['field']}: {r['reason']} (got {r['value']!r}){tail}"
 
 
-def _parse_timestamps(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(epoch seconds as float, reason or '') for ISO-with-offset or Unix-seconds values."""
-    text = raw.astype("string").str.strip()
-    numeric = pd.to_numeric(text, errors="coerce")
-    is_num = numeric.notna()
-    iso = pd.to_datetime(text.where(~is_num), format="ISO8601", utc=True, errors="coerce")
-    iso_seconds = (iso - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-    has_offset = text.str.contains(_OFFSET_RE, regex=True, na=False)
-    seconds = pd.Series(np.where(is_num, numeric, iso_seconds), index=raw.index, dtype="float64")
-    reason = pd.Series("", index=raw.index, dtype=object)
-    reason[raw.isna() | (text == "")] = "missing timestamp"
-    bad_iso = ~is_num & (reason == "") & iso.isna()
-    reason[bad_iso] = "not an ISO 8601 timestamp or Unix seconds"
-    no_offset = ~is_num & (reason == "") & ~has_offset
-    reason[no_offset] = "timestamp has no UTC offset"
-    out_of_range = (reason == "") & ~seconds.between(MIN_INSTANT, MAX_INSTANT)
-    reason[out_of_range] = "timestamp out of range (1970 to 2255)"
-    frac = (reason == "") & (seconds != np.floor(seconds))
-    reason[frac] = "timestamp must be whole seconds"
-    return seconds, reason
-
-
-# No real bucket holds 10^15 events; beyond it sums lose integer precision and ratios lose meaning.
+# No real bucket holds 10^15 events; beyond it one row's count loses integer precision in float64.
+# Sums of many rows may exceed int64: the engine then sums exact Python ints (DESIGN.md §3 "Bucket").
 MAX_COUNT = 1e15
 
+_TS_MISSING = "missing timestamp"
+_TS_NOT_ISO = "not an ISO 8601 timestamp or Unix seconds"
+_TS_NO_OFFSET = "timestamp has no UTC offset"
+_TS_RANGE = "timestamp out of range (1970 to 2255)"
+_TS_FRACTION = "timestamp must be whole seconds"
 
-def _is_bool(raw: pd.Series) -> pd.Series:
+Checks = list[tuple[np.ndarray, str]]  # (rows failing, reason) in the order the rules apply
+
+
+def _is_number_dtype(raw: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
+
+
+def _floats(raw: pd.Series) -> np.ndarray:
+    return raw.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _parse_timestamps(raw: pd.Series) -> tuple[np.ndarray, Checks]:
+    """(epoch seconds as float, failing rules) for ISO-with-offset or Unix-seconds values.
+
+    Typed columns (integers, floats, zoned datetimes, as Parquet carries them) are checked as numbers;
+    text (CSV, JSONL) is parsed. Both apply the same rules in the same order with the same words.
+    """
+    missing = raw.isna().to_numpy(dtype=bool)
+    if _is_number_dtype(raw):
+        seconds = _floats(raw)
+        with np.errstate(invalid="ignore"):
+            out_of_range = ~missing & ~((seconds >= MIN_INSTANT) & (seconds <= MAX_INSTANT))
+            fraction = ~missing & ~out_of_range & (seconds != np.floor(seconds))
+        return seconds, [(missing, _TS_MISSING), (out_of_range, _TS_RANGE), (fraction, _TS_FRACTION)]
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        ns = raw.dt.tz_convert("UTC").array.asi8 if len(raw) else np.zeros(0, dtype=np.int64)
+        seconds = np.where(missing, np.nan, ns / 1e9)
+        with np.errstate(invalid="ignore"):
+            out_of_range = ~missing & ~((seconds >= MIN_INSTANT) & (seconds <= MAX_INSTANT))
+        fraction = ~missing & ~out_of_range & (np.asarray(ns) % 1_000_000_000 != 0)
+        return seconds, [(missing, _TS_MISSING), (out_of_range, _TS_RANGE), (fraction, _TS_FRACTION)]
+    if pd.api.types.is_datetime64_dtype(raw.dtype):
+        return np.full(len(raw), np.nan), [(missing, _TS_MISSING), (~missing, _TS_NO_OFFSET)]
+    text = raw.astype("string").str.strip()
+    numeric = pd.to_numeric(text, errors="coerce")
+    is_num = numeric.notna().to_numpy(dtype=bool)
+    iso = pd.to_datetime(text.where(~is_num), format="ISO8601", utc=True, errors="coerce")
+    iso_seconds = ((iso - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    has_offset = text.str.contains(_OFFSET_RE, regex=True, na=False).to_numpy(dtype=bool)
+    seconds = np.where(is_num, numeric.to_numpy(dtype=np.float64, na_value=np.nan), iso_seconds)
+    blank = missing | (text == "").fillna(True).to_numpy(dtype=bool)
+    bad_iso = ~is_num & iso.isna().to_numpy(dtype=bool)
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~((seconds >= MIN_INSTANT) & (seconds <= MAX_INSTANT))
+        fraction = seconds != np.floor(seconds)
+    return seconds, [
+        (blank, _TS_MISSING),
+        (bad_iso, _TS_NOT_ISO),
+        (~is_num & ~has_offset, _TS_NO_OFFSET),
+        (out_of_range, _TS_RANGE),
+        (fraction, _TS_FRACTION),
+    ]
+
+
+def _is_bool(raw: pd.Series) -> np.ndarray:
     """JSON `true` / Parquet booleans: pandas would read them as 1 and 0, which is never meant."""
-    if raw.dtype == bool or str(raw.dtype) == "boolean":
-        return raw.notna()
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.notna().to_numpy(dtype=bool)
     if raw.dtype == object:
-        return raw.map(lambda v: isinstance(v, bool | np.bool_)).astype(bool)
-    return pd.Series(False, index=raw.index)
+        return raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+    return np.zeros(len(raw), dtype=bool)
 
 
-def _numeric(raw: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
-    boolean = _is_bool(raw)
-    values = pd.to_numeric(raw.where(~boolean), errors="coerce").astype("float64")
-    reason = pd.Series("", index=raw.index, dtype=object)
-    reason[raw.isna()] = f"missing {name}"
-    reason[(reason == "") & boolean] = "not a number (a boolean)"
-    reason[(reason == "") & values.isna()] = "not a number"
-    reason[(reason == "") & ~np.isfinite(values.fillna(0))] = "not a finite number"
-    reason[(reason == "") & (values < 0)] = "must be >= 0"
-    reason[(reason == "") & (values >= MAX_COUNT)] = "too large (must be < 1e15)"
-    return values, reason
+def _numeric(raw: pd.Series, name: str) -> tuple[np.ndarray, Checks]:
+    """(values as float64, failing rules): typed numeric columns as they are, anything else parsed."""
+    missing = raw.isna().to_numpy(dtype=bool)
+    if _is_number_dtype(raw):
+        values = _floats(raw)
+        boolean = np.zeros(len(raw), dtype=bool)
+    else:
+        boolean = _is_bool(raw)
+        values = _floats(pd.to_numeric(raw.where(~boolean), errors="coerce"))
+    with np.errstate(invalid="ignore"):
+        return values, [
+            (missing, f"missing {name}"),
+            (boolean, "not a number (a boolean)"),
+            (np.isnan(values), "not a number"),
+            (~np.isfinite(values), "not a finite number"),
+            (values < 0, "must be >= 0"),
+            (values >= MAX_COUNT, "too large (must be < 1e15)"),
+        ]
+
+
+Why = str | Callable[[np.ndarray], Sequence[str]]  # one reason, or the reasons of the given rows
+
+
+class _Verdicts:
+    """The first failing rule of every row: a rule number per row (0 = valid), words built only for
+    the rows that fail, so a valid file of millions of rows never builds a string per row."""
+
+    def __init__(self, n: int) -> None:
+        self.code = np.zeros(n, dtype=np.int16)
+        self.rules: list[tuple[str, Why, pd.Series]] = []
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.code == 0
+
+    def flag(self, mask: np.ndarray, field: str, why: Why, raw: pd.Series) -> None:
+        m = mask & (self.code == 0)
+        if m.any():
+            self.rules.append((field, why, raw))
+            self.code[m] = len(self.rules)
+
+    def rejected(self, frame: pd.DataFrame, row_number: np.ndarray) -> pd.DataFrame:
+        pos = np.flatnonzero(self.code)
+        out = frame.iloc[pos].copy()
+        out["row_number"] = row_number[pos]
+        field = np.empty(pos.size, dtype=object)
+        reason = np.empty(pos.size, dtype=object)
+        shown = np.empty(pos.size, dtype=object)
+        codes = self.code[pos]
+        for number, (name, why, raw) in enumerate(self.rules, start=1):
+            sel = codes == number
+            rows = pos[sel]
+            field[sel] = name
+            reason[sel] = why if isinstance(why, str) else np.asarray(why(rows), dtype=object)
+            shown[sel] = raw.iloc[rows].astype("string").fillna("").to_numpy(dtype=object)
+        out["field"] = field
+        out["value_shown"] = shown
+        out["reason"] = reason
+        out = out.rename(columns={"value": "sample_value"}).rename(columns={"value_shown": "value"})
+        return out.reset_index(drop=True)
+
+
+def _names(raw: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(code per row, -1 where missing or blank; stripped names): work on the few distinct names."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    stripped = pd.Index(uniques).astype("string").str.strip()
+    merged, names = pd.factorize(stripped, use_na_sentinel=True)
+    names = pd.Index(np.asarray(names, dtype=object)).astype(str)
+    blank = np.append(np.asarray(names == "", dtype=bool), True)
+    merged = np.where(blank[merged], -1, merged)
+    return np.append(merged, -1).astype(np.int64)[codes], names
+
+
+def _sorted_order(codes: np.ndarray, starts: np.ndarray) -> np.ndarray | None:
+    """None when rows are already grouped by SLO in time order (the usual case), else a sort order."""
+    dc, ds = np.diff(codes), np.diff(starts)
+    if bool(np.all((dc > 0) | ((dc == 0) & (ds > 0)))):
+        return None
+    return np.lexsort((starts, codes))
 
 
 def validate_samples(
     frame: pd.DataFrame, known_slos: Mapping[str, int] | Collection[str] | None = None
 ) -> ValidatedSamples:
-    """Split raw rows into clean buckets and rejected rows; the first failing rule per row is its reason.
+    """The one definition of a valid sample row (DESIGN.md §3 "Bucket", §6 samples format).
 
-    With `known_slos` as a mapping of SLO name to its catalog bucket size, rows default to that size and
-    a row declaring another size is rejected (the catalog's timeslice checks assume it).
+    `slo evaluate` refuses a file with any row rejected here, `slo audit` counts and lists the same
+    rows, and the pipeline quarantines them. Splits raw rows into clean buckets and rejected rows; a
+    rejected row keeps the first rule it fails (field, shown value, reason).
+
+    `frame`: columns slo, timestamp, good, total (optional bucket_seconds, value, row_number), typed
+    (Parquet) or text (CSV, JSONL). `known_slos`: the catalog's SLO names, or a mapping of name to the
+    bucket size of its annotation, used for rows without `bucket_seconds` (else 60 s). A row's
+    `bucket_seconds` is its bucket size; rows of one SLO with different sizes are rejected naming both.
+    Raises SamplesError for a missing column or an empty frame.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise SamplesError(f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
     if frame.empty:
         raise SamplesError("no rows")
-    frame = frame.reset_index(drop=True)
-    if "row_number" not in frame:
-        frame["row_number"] = np.arange(1, len(frame) + 1)
-    slo = frame["slo"].astype("string").str.strip()
-    start, ts_reason = _parse_timestamps(frame["timestamp"])
-    good, good_reason = _numeric(frame["good"], "good")
-    total, total_reason = _numeric(frame["total"], "total")
-    catalog_b = (
-        slo.map(dict(known_slos)).astype("float64")
-        if isinstance(known_slos, Mapping)
-        else pd.Series(np.nan, index=frame.index)
+    n = len(frame)
+    row_number = (
+        frame["row_number"].to_numpy() if "row_number" in frame else np.arange(1, n + 1, dtype=np.int64)
     )
-    default_b = catalog_b.fillna(DEFAULT_BUCKET_SECONDS)
-    if "bucket_seconds" in frame:
-        bsec = pd.to_numeric(frame["bucket_seconds"], errors="coerce")
-        bsec = bsec.fillna(default_b) if frame["bucket_seconds"].isna().all() else bsec
-    else:
-        bsec = default_b
+    codes, names = _names(frame["slo"])
+    start, ts_checks = _parse_timestamps(frame["timestamp"])
+    good, good_checks = _numeric(frame["good"], "good")
+    total, total_checks = _numeric(frame["total"], "total")
+    sizes = known_slos if isinstance(known_slos, Mapping) else {}
+    default_b = np.array([sizes.get(name, DEFAULT_BUCKET_SECONDS) for name in names], dtype=np.float64)
+    bsec = default_b[np.maximum(codes, 0)] if len(names) else np.full(n, float(DEFAULT_BUCKET_SECONDS))
+    has_b = "bucket_seconds" in frame and not frame["bucket_seconds"].isna().all()
+    if has_b:
+        raw_b = frame["bucket_seconds"]
+        bsec = _floats(raw_b) if _is_number_dtype(raw_b) else _floats(pd.to_numeric(raw_b, errors="coerce"))
     value = (
-        pd.to_numeric(frame["value"], errors="coerce").astype("float64")
+        (
+            _floats(frame["value"])
+            if _is_number_dtype(frame["value"])
+            else _floats(pd.to_numeric(frame["value"], errors="coerce"))
+        )
         if "value" in frame
-        else pd.Series(np.nan, index=frame.index)
+        else np.full(n, np.nan)
     )
 
-    field = pd.Series("", index=frame.index, dtype=object)
-    reason = pd.Series("", index=frame.index, dtype=object)
-    shown = pd.Series("", index=frame.index, dtype=object)
-
-    def flag(mask: pd.Series, name: str, why: pd.Series | str, raw: pd.Series) -> None:
-        m = mask & (reason == "")
-        field[m] = name
-        reason[m] = why[m] if isinstance(why, pd.Series) else why
-        shown[m] = raw[m].astype("string").fillna("")
-
-    flag(slo.isna() | (slo == ""), "slo", "missing slo", frame["slo"])
+    v = _Verdicts(n)
+    v.flag(codes < 0, "slo", "missing slo", frame["slo"])
     if known_slos is not None:
-        flag(~slo.isin(list(known_slos)), "slo", "unknown SLO (not in the catalog)", frame["slo"])
-    flag(ts_reason != "", "timestamp", ts_reason, frame["timestamp"])
-    flag(good_reason != "", "good", good_reason, frame["good"])
-    flag(total_reason != "", "total", total_reason, frame["total"])
-    if "bucket_seconds" in frame:
-        bad_b = bsec.isna() | (bsec <= 0) | (bsec != np.floor(bsec.fillna(0)))
-        flag(bad_b, "bucket_seconds", "must be a positive whole number of seconds", frame["bucket_seconds"])
-        differs = catalog_b.notna() & (bsec != catalog_b)
-        why = (
-            "differs from the catalog's bucket size for this SLO ("
-            + catalog_b.astype("Int64").astype(str)
-            + " s)"
-        )
-        flag(differs, "bucket_seconds", why, frame["bucket_seconds"])
+        known = np.append(np.asarray(names.isin(list(known_slos)), dtype=bool), True)  # [-1]: missing
+        v.flag(~known[codes], "slo", "unknown SLO (not in the catalog)", frame["slo"])
+    for mask, why in ts_checks:
+        v.flag(mask, "timestamp", why, frame["timestamp"])
+    for mask, why in good_checks:
+        v.flag(mask, "good", why, frame["good"])
+    for mask, why in total_checks:
+        v.flag(mask, "total", why, frame["total"])
+    if has_b:
+        with np.errstate(invalid="ignore"):
+            bad_b = np.isnan(bsec) | (bsec <= 0) | (bsec != np.floor(bsec))
+        v.flag(bad_b, "bucket_seconds", "must be a positive whole number of seconds", frame["bucket_seconds"])
     if "value" in frame:
-        bad_v = frame["value"].notna() & ~np.isfinite(value.fillna(0)) | (
-            frame["value"].notna() & value.isna()
-        )
-        flag(bad_v, "value", "not a finite number", frame["value"])
-    flag(good > total, "good", "good > total (total=" + total.astype("string") + ")", frame["good"])
-    ok = reason == ""
-    b_int = bsec.where(ok, DEFAULT_BUCKET_SECONDS).astype("int64")
-    s_int = start.where(ok, 0).astype("int64")
-    flag(
-        ok & ((s_int % b_int) != 0),
+        given = frame["value"].notna().to_numpy(dtype=bool)
+        v.flag(given & ~np.isfinite(value), "value", "not a finite number", frame["value"])
+    with np.errstate(invalid="ignore"):
+        over = good > total
+    v.flag(
+        over,
+        "good",
+        lambda rows: [f"good > total (total={t!r})" for t in total[rows].tolist()],
+        frame["good"],
+    )
+    ok = v.ok
+    b_int = np.where(ok, bsec, DEFAULT_BUCKET_SECONDS).astype(np.int64)
+    s_int = np.where(ok, start, 0).astype(np.int64)
+    v.flag(
+        ok & (s_int % b_int != 0),
         "timestamp",
-        "not aligned to bucket_seconds=" + b_int.astype(str),
+        lambda rows: [f"not aligned to bucket_seconds={b}" for b in b_int[rows].tolist()],
         frame["timestamp"],
     )
-    ok = reason == ""
-    dup = ok & pd.DataFrame({"slo": slo, "start": s_int}).where(ok).duplicated(keep=False)
-    flag(dup, "timestamp", "duplicate bucket for this slo", frame["timestamp"])
-    ok = reason == ""
-    per_slo = pd.DataFrame({"slo": slo[ok], "b": b_int[ok]}).groupby("slo")["b"].nunique()
-    mixed = slo.isin(list(per_slo[per_slo > 1].index))
-    flag(ok & mixed, "bucket_seconds", "several bucket sizes for one SLO", frame.get("bucket_seconds", b_int))
-    ok = reason == ""
+    okpos = np.flatnonzero(v.ok)
+    order = _sorted_order(codes[okpos], s_int[okpos])
+    if order is not None:
+        c, s = codes[okpos][order], s_int[okpos][order]
+        same = (np.diff(c) == 0) & (np.diff(s) == 0)
+        dup = np.zeros(c.size, dtype=bool)
+        dup[1:] |= same
+        dup[:-1] |= same
+        if dup.any():
+            mask = np.zeros(n, dtype=bool)
+            mask[okpos[order[dup]]] = True
+            v.flag(mask, "timestamp", "duplicate bucket for this slo", frame["timestamp"])
+    if has_b:
+        okpos = np.flatnonzero(v.ok)
+        b_ok = b_int[okpos]
+        if b_ok.size and b_ok.min() != b_ok.max():
+            grouped = pd.DataFrame({"c": codes[okpos], "b": b_ok, "row": row_number[okpos]}).groupby("c")
+            first_b = grouped["b"].transform("first").to_numpy()
+            first_row = grouped["row"].transform("first").to_numpy()
+            mask = np.zeros(n, dtype=bool)
+            mask[okpos[b_ok != first_b]] = True
+            other_b = np.zeros(n, dtype=np.int64)
+            other_row = np.zeros(n, dtype=np.int64)
+            other_b[okpos], other_row[okpos] = first_b, first_row
 
+            def mixed(rows: np.ndarray) -> list[str]:
+                return [
+                    f"bucket size {b_int[r]} s differs from {other_b[r]} s in row {other_row[r]} "
+                    "of this SLO (one SLO keeps one bucket size)"
+                    for r in rows.tolist()
+                ]
+
+            v.flag(mask, "bucket_seconds", mixed, frame["bucket_seconds"])
+    ok = v.ok
+    okpos = np.flatnonzero(ok)
+    order = _sorted_order(codes[okpos], s_int[okpos])
+    take = okpos if order is None else okpos[order]
     clean = pd.DataFrame(
         {
-            "slo": slo[ok].astype(str).to_numpy(dtype=object),
-            "start": s_int[ok].to_numpy(dtype=np.int64),
-            "good": good[ok].to_numpy(dtype=np.float64),
-            "total": total[ok].to_numpy(dtype=np.float64),
-            "value": value[ok].to_numpy(dtype=np.float64),
-            "bucket_seconds": b_int[ok].to_numpy(dtype=np.int64),
-        }
-    ).sort_values(["slo", "start"], kind="stable", ignore_index=True)
-    rejected = frame.loc[~ok, [c for c in frame.columns]].copy()
-    rejected["field"] = field[~ok]
-    rejected["value_shown"] = shown[~ok]
-    rejected["reason"] = reason[~ok]
-    rejected = rejected.rename(columns={"value": "sample_value"}).rename(columns={"value_shown": "value"})
-    return ValidatedSamples(clean=clean, rejected=rejected.reset_index(drop=True))
+            "slo": pd.Categorical.from_codes(codes[take], categories=names),
+            "start": s_int[take],
+            "good": good[take],
+            "total": total[take],
+            "value": value[take],
+            "bucket_seconds": b_int[take],
+        },
+        copy=False,
+    )
+    return ValidatedSamples(clean=clean, rejected=v.rejected(frame, row_number))
 
 
 def stage_raw(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -197,8 +331,9 @@ def stage_raw(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if missing:
         raise SamplesError(f"{source}: missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
     frame = frame.reset_index(drop=True)
-    start, reason = _parse_timestamps(frame["timestamp"])
-    start = start.where(reason == "")
+    seconds, checks = _parse_timestamps(frame["timestamp"])
+    unusable = np.logical_or.reduce([mask for mask, _ in checks])
+    start = pd.Series(np.where(unusable, np.nan, seconds), index=frame.index)
     out = pd.DataFrame(
         {
             "slo": frame["slo"].astype("string").str.strip(),
