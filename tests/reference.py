@@ -152,10 +152,8 @@ def evaluate(
     ws, we, full_end = window(slo, at)
     # Measured since: the annotation, else the first row; with neither, nothing is measured. The time
     # before it is treated exactly like one more exclusion, but reported on its own.
-    if slo.measured_since is not None:
-        since = slo.measured_since
-    else:
-        since = min(rows) if rows else 2**40
+    first_row = min(rows) if rows else 2**40
+    since = slo.measured_since if slo.measured_since is not None else first_row
     catalog_excl = excl
     excl = [*excl, (-(2**40), since)]
     not_measured = min(max(since - ws, 0), we - ws)

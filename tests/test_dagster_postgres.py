@@ -1,6 +1,9 @@
 """The shipped deploy/dagster.yaml really puts a Dagster instance's runs and events in PostgreSQL."""
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +85,44 @@ def test_template_refuses_to_start_without_its_connection_variables(
     monkeypatch.delenv("DAGSTER_PG_HOST")
     with pytest.raises(dg.DagsterInvalidConfigError, match="DAGSTER_PG_HOST"):
         dg.DagsterInstance.from_config(str(dagster_home))
+
+
+def test_demo_on_postgres_ends_with_its_summary(dagster_home: Path, pg_url: str, tmp_path: Path) -> None:
+    """The README's PostgreSQL settings: deploy/dagster.yaml in DAGSTER_HOME and SLO_WAREHOUSE_URL set.
+    The summary reads the warehouse resource outside the run, where its url is still an EnvVar."""
+    root = Path(__file__).resolve().parent.parent
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "examples").symlink_to(root / "examples")
+    env = {**os.environ, "SLO_WAREHOUSE_URL": pg_url, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-m", "slo_pipelines.cli", "demo", "--days", "2"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "succeeded" in out.stdout and "payments-availability" in out.stdout
+    assert "not a database URL" not in out.stdout + out.stderr
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM buckets")).scalar_one() > 0
+            assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar_one() >= 1
+    finally:
+        engine.dispose()
+
+
+def test_resources_read_outside_a_run_resolve_env_vars(monkeypatch: pytest.MonkeyPatch, pg_url: str) -> None:
+    from slo_pipelines.resources.prometheus import PrometheusResource
+    from slo_pipelines.resources.warehouse import WarehouseResource
+
+    monkeypatch.setenv("SLO_WAREHOUSE_URL", pg_url)
+    monkeypatch.setenv("SLO_PROMETHEUS_URL", "http://127.0.0.1:9")
+    warehouse = WarehouseResource(url=dg.EnvVar("SLO_WAREHOUSE_URL"))
+    assert warehouse.database_url == pg_url
+    assert warehouse.ensure_schema() >= 1 and warehouse.read_budget_snapshots().empty
+    warehouse.dispose()
+    assert PrometheusResource(url=dg.EnvVar("SLO_PROMETHEUS_URL")).settings().url == "http://127.0.0.1:9"

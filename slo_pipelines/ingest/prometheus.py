@@ -49,6 +49,7 @@ from slo_pipelines.engine.sli.series_stats import (
     series_stats,
 )
 from slo_pipelines.resources.prometheus import PrometheusClient, PrometheusError, PrometheusResource
+from slo_pipelines.resources.settings import configured
 
 DEFAULT_LOOKBACK_SECONDS = 300
 BUCKET_COLUMNS = ["slo", "start", "good", "total", "value", "bucket_seconds"]
@@ -491,7 +492,7 @@ def ingest_with_resource(
         return IngestResult(pd.DataFrame(columns=BUCKET_COLUMNS), pd.DataFrame(columns=REJECTED_COLUMNS))
     return ingest_catalog(
         catalog,
-        ClientPool(catalog, resource.make_client, resource.url or None),
+        ClientPool(catalog, resource.make_client, configured(resource.url) or None),
         start,
         end,
         series_options=series_options,

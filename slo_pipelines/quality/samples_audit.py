@@ -33,17 +33,15 @@ def audit_samples(
     invalid = staged["row_number"].isin(checked.rejected["row_number"]).to_numpy(dtype=bool)
     by_rule = staged.loc[invalid & ~unknown].drop(index=rows.failing_rows.index, errors="ignore")
     reasons = checked.rejected.set_index("row_number")
-    rejected = pd.concat(
-        [
-            staged[unknown].assign(reason="unknown SLO (not in the catalog)"),
-            rows.failing_rows,
-            by_rule.assign(
-                reason=[
-                    f"{reasons.at[r, 'field']}: {reasons.at[r, 'reason']}" for r in by_rule["row_number"]
-                ]
-            ),
-        ]
-    ).sort_index()
+    by_rule_reasons = [
+        f"{reasons.at[r, 'field']!s}: {reasons.at[r, 'reason']!s}" for r in by_rule["row_number"]
+    ]
+    parts: list[pd.DataFrame] = [
+        staged[unknown].assign(reason="unknown SLO (not in the catalog)"),
+        rows.failing_rows,
+        by_rule.assign(reason=by_rule_reasons),
+    ]
+    rejected = pd.concat(parts).sort_index()
     valid = staged.drop(index=rejected.index)
     days = []
     if not valid.empty:
@@ -84,7 +82,7 @@ def audit_samples(
                 },
                 {
                     "name": "valid_sample_row",
-                    "description": "every row passes the samples rules slo evaluate applies (validate_samples)",
+                    "description": "every row passes the rules slo evaluate applies (validate_samples)",
                     "success": not invalid.any(),
                     "unexpected_count": int(invalid.sum()),
                     "examples": [],

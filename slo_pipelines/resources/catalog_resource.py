@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from slo_pipelines.catalog import Catalog, load_catalog
+from slo_pipelines.resources.settings import configured
 
 
 @lru_cache(maxsize=8)
@@ -27,4 +28,5 @@ class CatalogResource(dg.ConfigurableResource):
     path: str = Field(default="examples/fleet", description="Catalog directory (SLO_CATALOG_DIR).")
 
     def load(self) -> Catalog:
-        return _load(self.path, _mtimes(self.path))
+        path = configured(self.path)
+        return _load(path, _mtimes(path))

@@ -30,6 +30,7 @@ from slo_pipelines.resources.http_retry import (
     RetryPolicy,
     retry_after_seconds,
 )
+from slo_pipelines.resources.settings import configured
 
 OPSGENIE_MESSAGE_MAX = 130
 OPSGENIE_SOURCE_MAX = 100
@@ -212,7 +213,7 @@ class PagerDutyNotifier(Notifier):
         return "pagerduty"
 
     def build_request(self, notification: Notification) -> HttpRequest:
-        key = self.routing_key or os.environ.get(self.routing_key_env, "")
+        key = configured(self.routing_key) or os.environ.get(self.routing_key_env, "")
         if not key:
             raise NotifierError(
                 f"PagerDutyNotifier.routing_key: empty (set it with dg.EnvVar or the {self.routing_key_env} "
@@ -247,7 +248,8 @@ class PagerDutyNotifier(Notifier):
             ]
             if links:
                 body["links"] = links
-        return HttpRequest("POST", _root(self.base_url, "PagerDutyNotifier") + "/v2/enqueue", {}, body)
+        root = _root(configured(self.base_url), "PagerDutyNotifier")
+        return HttpRequest("POST", root + "/v2/enqueue", {}, body)
 
     def accepted(self, payload: Any, url: str) -> str:
         if not isinstance(payload, dict) or payload.get("status") != "success":
@@ -270,14 +272,14 @@ class OpsgenieNotifier(Notifier):
         return "opsgenie"
 
     def build_request(self, notification: Notification) -> HttpRequest:
-        key = self.api_key or os.environ.get(self.api_key_env, "")
+        key = configured(self.api_key) or os.environ.get(self.api_key_env, "")
         if not key:
             raise NotifierError(
                 f"OpsgenieNotifier.api_key: empty (set it with dg.EnvVar or the {self.api_key_env} "
                 "environment variable)"
             )
         headers = {"Authorization": f"GenieKey {key}"}
-        root = _root(self.base_url, "OpsgenieNotifier")
+        root = _root(configured(self.base_url), "OpsgenieNotifier")
         source = notification.source[:OPSGENIE_SOURCE_MAX]
         if notification.action == "resolve":
             url = f"{root}/v2/alerts/{quote(notification.dedup_key, safe='')}/close?identifierType=alias"

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from slo_pipelines.catalog.probes import Probe, ProbeStep, fill_templates, load_probes
 from slo_pipelines.engine.sli.probe_results import ProbeOutcome, StepOutcome, judge_response
+from slo_pipelines.resources.settings import configured
 
 
 class ProbeConfigError(ValueError):
@@ -46,7 +47,7 @@ class ProbeRunnerResource(dg.ConfigurableResource):
 
     def load(self) -> list[Probe]:
         """Every probe in `probes_dir`; raises `CatalogError` listing every problem."""
-        return load_probes(self.probes_dir)
+        return load_probes(configured(self.probes_dir))
 
     def base_url_for(self, probe: Probe) -> str:
         """The probe's own environment variable when it names one, else the runner's `base_url`."""
@@ -54,7 +55,7 @@ class ProbeRunnerResource(dg.ConfigurableResource):
             url = os.environ.get(probe.base_url_env, "").strip()
             origin = f"environment variable {probe.base_url_env} (baseUrlEnv of {probe.file}[{probe.index}])"
         else:
-            url = self.base_url.strip()
+            url = configured(self.base_url).strip()
             origin = "the probe runner's base_url (SLO_PROBE_BASE_URL)"
         if not url:
             raise ProbeConfigError(f"probe {probe.name}: no base URL: {origin} is not set")

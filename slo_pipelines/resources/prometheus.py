@@ -28,6 +28,7 @@ from slo_pipelines.resources.http_retry import (
     RetryPolicy,
     retry_after_seconds,
 )
+from slo_pipelines.resources.settings import configured
 
 MAX_POINTS_PER_SERIES = 11_000
 
@@ -337,7 +338,7 @@ class PrometheusResource(dg.ConfigurableResource):
             self.headers_env,
         )
         return ClientSettings(
-            url=self.url,
+            url=configured(self.url),
             timeout_seconds=self.timeout_seconds,
             max_retries=self.max_retries,
             backoff_seconds=self.backoff_seconds,

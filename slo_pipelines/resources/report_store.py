@@ -16,6 +16,7 @@ from pydantic import Field
 from slo_pipelines.reports import render_budget_files
 from slo_pipelines.reports.quality import render_quality_files
 from slo_pipelines.reports.sla import render_compliance_files
+from slo_pipelines.resources.settings import configured
 
 
 def write_atomically(target: Path, text: str) -> Path:
@@ -61,7 +62,7 @@ class ReportStoreResource(dg.ConfigurableResource):
     base_dir: str = Field(default="out/reports", description="Report output directory (SLO_REPORT_DIR).")
 
     def path(self, name: str) -> Path:
-        return Path(self.base_dir) / name
+        return Path(configured(self.base_dir)) / name
 
     def write(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
         return write_files(self.path(name), render_budget_files(report))

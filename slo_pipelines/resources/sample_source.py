@@ -10,6 +10,7 @@ from slo_pipelines.catalog import Catalog
 from slo_pipelines.engine.sli.samples import SamplesError, stage_raw, staged_buckets
 from slo_pipelines.resources.demo_history import generate
 from slo_pipelines.resources.sample_files import SUFFIXES, read_samples
+from slo_pipelines.resources.settings import configured
 
 DEMO_SOURCE = "demo-generator"
 
@@ -23,7 +24,7 @@ class SampleSourceResource(dg.ConfigurableResource):
     demo_fleet: bool = Field(default=False, description="Also generate the synthetic demo history.")
 
     def files(self) -> list[Path]:
-        root = Path(self.drop_dir)
+        root = Path(configured(self.drop_dir))
         if not root.is_dir():
             return []
         return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)

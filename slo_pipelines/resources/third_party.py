@@ -27,6 +27,7 @@ from slo_pipelines.resources.http_retry import (
     RetryPolicy,
     retry_after_seconds,
 )
+from slo_pipelines.resources.settings import configured
 
 COMPONENT_STATUSES = (
     "operational",
@@ -141,14 +142,14 @@ class StatusPageAdapter(ThirdPartyStatusAdapter):
             )
         if status not in known:
             raise ThirdPartyStatusError(
-                f"{self.page_url}: unknown status {status!r} (known: {', '.join(known)})"
+                f"{configured(self.page_url)}: unknown status {status!r} (known: {', '.join(known)})"
             )
         if status in NO_VERDICT:
             return None
         return status not in bad
 
     def _url(self, path: str) -> str:
-        base = self.page_url.strip().rstrip("/")
+        base = configured(self.page_url).strip().rstrip("/")
         if not base.startswith(("http://", "https://")):
             raise ThirdPartyStatusError(f"StatusPageAdapter.page_url: must be an http(s) URL (got {base!r})")
         return base + path

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from slo_pipelines.engine.common.timeutil import parse_instant
 from slo_pipelines.resources import warehouse_schema as schema
+from slo_pipelines.resources.settings import configured
 from slo_pipelines.resources.warehouse_bulk import bulk_upsert
 from slo_pipelines.resources.warehouse_frames import (
     Kind,
@@ -182,15 +183,20 @@ class WarehouseResource(dg.ConfigurableResource):
 
     # ---- engine and schema -------------------------------------------------------------------
 
+    @property
+    def database_url(self) -> str:
+        """`url` as configured, with an EnvVar resolved (also outside a run)."""
+        return configured(self.url, DEFAULT_WAREHOUSE_URL)
+
     def get_engine(self) -> Engine:
         """The process-wide engine for this URL, with the schema ensured."""
         self.ensure_schema()
-        return _engine_for(self.url)
+        return _engine_for(self.database_url)
 
     def ensure_schema(self) -> int:
         """Create or migrate the schema (idempotent); returns the schema version now in place."""
-        engine = _engine_for(self.url)
-        key = (os.getpid(), self.url)
+        engine = _engine_for(self.database_url)
+        key = (os.getpid(), self.database_url)
         if key in _SCHEMA_READY:
             return schema.SCHEMA_VERSION
         with _LOCK:
@@ -204,7 +210,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
         For shutdown and tests; the next call reconnects and re-checks the schema.
         """
-        key = (os.getpid(), self.url)
+        key = (os.getpid(), self.database_url)
         with _LOCK:
             engine = _ENGINES.pop(key, None)
             _SCHEMA_READY.discard(key)
@@ -213,7 +219,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def schema_version(self) -> int:
         """The version recorded in the database (0 before the schema exists)."""
-        with _engine_for(self.url).connect() as conn:
+        with _engine_for(self.database_url).connect() as conn:
             return schema.stored_version(conn)
 
     @staticmethod

@@ -366,9 +366,7 @@ class CatalogEvaluator:
                         bucket_seconds=ev.b,
                         catalog_digest=self.catalog_digest,
                         buckets_digest=ev.buckets.digest(slo.name, digest_start, at),
-                        exclusions=applied_exclusions(
-                            self.intervals(slo, ws, at), ws, at, ev.measured_from
-                        ),
+                        exclusions=applied_exclusions(self.intervals(slo, ws, at), ws, at, ev.measured_from),
                     )
                 )
         return results

@@ -35,7 +35,7 @@ def count_dtype(*arrays: np.ndarray) -> np.dtype:
 def as_counts(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """`values` in `dtype`; to object, each becomes an exact Python int (or stays a Python number)."""
     v = np.asarray(values)
-    if dtype != object:
+    if dtype.kind != "O":
         return v.astype(dtype, copy=False)
     if v.dtype == object:
         return v
@@ -46,7 +46,7 @@ def as_counts(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 def zeros(n: int, dtype: np.dtype) -> np.ndarray:
     out = np.zeros(n, dtype=dtype)
-    if dtype == object:
+    if dtype.kind == "O":
         out[:] = 0  # Python int zeros, not numpy scalars, so sums stay unbounded
     return out
 
