@@ -156,6 +156,12 @@ def cmd_ingest_prometheus(args: argparse.Namespace) -> int:
         return _prometheus_error(str(exc), EXIT_INVALID)
     for warning in result.warnings:
         print(f"slo: warning: {warning}", file=sys.stderr)
+    for new in result.new_series:  # counted from 0, so their first value is traffic (DESIGN.md §3)
+        print(
+            f"slo: new series of {new['slo']} counted from 0: {new['series']} first value "
+            f"{new['first_value']:g} at {new['first_sample']}",
+            file=sys.stderr,
+        )
     out = Path(args.out)
     write_samples(result.buckets, out)
     rejected_path = out.with_name(f"{out.name}.rejected.csv")

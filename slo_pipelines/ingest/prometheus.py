@@ -32,7 +32,14 @@ import pandas as pd
 
 from slo_pipelines.catalog.models import SLO, Catalog, Indicator
 from slo_pipelines.engine.common.timeutil import format_instant
-from slo_pipelines.engine.sli.counters import CounterSeries, bucket_increases
+from slo_pipelines.engine.sli.counters import (
+    NEW_SERIES_SECONDS,
+    CounterSeries,
+    NewSeries,
+    bucket_increases,
+    merge_same_series,
+    series_identity,
+)
 from slo_pipelines.engine.sli.promql import (
     BUCKET_PLACEHOLDER,
     QueryError,
@@ -52,6 +59,7 @@ from slo_pipelines.resources.prometheus import PrometheusClient, PrometheusError
 from slo_pipelines.resources.settings import configured
 
 DEFAULT_LOOKBACK_SECONDS = 300
+DAY = 86400
 BUCKET_COLUMNS = ["slo", "start", "good", "total", "value", "bucket_seconds"]
 REJECTED_COLUMNS = ["slo", "start", "timestamp", "reason"]
 
@@ -68,6 +76,7 @@ class IngestResult:
     rejected: pd.DataFrame  # REJECTED_COLUMNS
     warnings: list[str] = field(default_factory=list)
     series_stats: pd.DataFrame = field(default_factory=empty_series_stats)  # SERIES_STATS_COLUMNS
+    new_series: list[dict[str, Any]] = field(default_factory=list)  # slo, series, first_sample, first_value
 
 
 @dataclass(frozen=True)
@@ -131,19 +140,34 @@ class _SLOIngest:
         self.slo, self.client_for = slo, client_for
         self.start, self.end, self.lookback = start, end, lookback
         self.b = slo.bucket_seconds
+        # counters are read from an hour before the range at least, to tell new series from old ones
+        self.read_start = start - max(lookback, NEW_SERIES_SECONDS)
         self.read: dict[tuple[tuple[str, str], ...], CounterSeries] = {}
+        self.new_series: dict[str, NewSeries] = {}
 
     def remember(self, series: list[CounterSeries]) -> None:
-        for s in series:
-            self.read.setdefault(tuple(sorted(s.labels.items())), s)
+        for s in merge_same_series(series):
+            self.read.setdefault(series_identity(s.labels), s)
+
+    def increases(self, series: list[CounterSeries]) -> Any:
+        found = bucket_increases(series, self.start, self.end, self.b)
+        for n in found.new_series:
+            self.new_series.setdefault(n.series, n)
+        return found
+
+    def new_series_rows(self) -> list[dict[str, Any]]:
+        return [{"slo": self.slo.name, **n.to_json()} for n in sorted(self.new_series.values(), key=_order)]
 
     def series_stats(self, options: SeriesStatsOptions) -> pd.DataFrame:
         if not self.read:
             return empty_series_stats()
         read = list(self.read.values())
-        return series_stats(
-            self.slo.name, read, self.start, self.end, self.b, self.start - self.lookback, options
-        )
+        stats = series_stats(self.slo.name, read, self.start, self.end, self.b, self.read_start, options)
+        by_day: dict[int, list[dict[str, Any]]] = {}
+        for n in sorted(self.new_series.values(), key=_order):
+            by_day.setdefault(n.bucket // DAY * DAY, []).append(n.to_json())
+        stats["new_series"] = [by_day.get(int(d), []) for d in stats["day_start"]]
+        return stats
 
     def fail(self, role: str, query: str, why: str) -> IngestError:
         return IngestError(f"SLO {self.slo.name} {role} query {query!r}: {why}")
@@ -151,9 +175,9 @@ class _SLOIngest:
     # -- reading ---------------------------------------------------------------------------------
     def counter(self, role: str, source: Mapping[str, Any], query: str, sel: SeriesSelector) -> _Amounts:
         client = self.client_for(source)
-        series = client.raw_samples(sel.text, self.start - self.lookback, self.end)
+        series = client.raw_samples(sel.text, self.read_start, self.end)
         self.remember(series)
-        found = bucket_increases(series, self.start, self.end, self.b)
+        found = self.increases(series)
         values = pd.Series(
             found.increases["increase"].to_numpy(), index=found.increases["start"].to_numpy(dtype=np.int64)
         )
@@ -291,8 +315,9 @@ class _SLOIngest:
             )
         threshold, op = values[0], next(iter(ops))
         client = self.client_for(source)
-        series = client.raw_samples(sel.text, self.start - self.lookback, self.end)
+        series = merge_same_series(client.raw_samples(sel.text, self.read_start, self.end))
         by_le: dict[float, list[Any]] = {}
+        histograms: dict[tuple[tuple[str, str], ...], set[float]] = {}
         for s in series:
             le = s.labels.get("le")
             try:
@@ -302,6 +327,7 @@ class _SLOIngest:
             if math.isnan(bound):
                 raise self.fail("threshold", query, f"series {s.describe()} has no numeric le label")
             by_le.setdefault(bound, []).append(s)
+            histograms.setdefault(_without_le(s.labels), set()).add(bound)
         shown = ", ".join(_le(x) for x in sorted(by_le)) or "none"
         if threshold not in by_le:
             raise self.fail(
@@ -313,9 +339,21 @@ class _SLOIngest:
             raise self.fail(
                 "threshold", query, f'needs the le="+Inf" bucket for the total (found le: {shown})'
             )
+        # Every histogram series must have the boundary, or its requests would all count as slow.
+        lacking = sorted(k for k, bounds in histograms.items() if threshold not in bounds)
+        if lacking:
+            named = "; ".join(
+                f"{_describe(k)} (le: {', '.join(_le(x) for x in sorted(histograms[k]))})" for k in lacking
+            )
+            raise self.fail(
+                "threshold",
+                query,
+                f"threshold {threshold:g} is not a bucket boundary of every histogram series; "
+                f"missing in {len(lacking)}: {named}",
+            )
         self.remember(by_le[math.inf])
-        within = bucket_increases(by_le[threshold], self.start, self.end, self.b)
-        total = bucket_increases(by_le[math.inf], self.start, self.end, self.b)
+        within = self.increases(by_le[threshold])
+        total = self.increases(by_le[math.inf])
         quarantined: dict[int, str] = {}
         for found in (within, total):
             for s, r in zip(found.quarantined["start"], found.quarantined["reason"], strict=True):
@@ -377,6 +415,20 @@ class _SLOIngest:
         return clean[BUCKET_COLUMNS].sort_values("start", ignore_index=True), rejected
 
 
+def _order(n: NewSeries) -> tuple[int, str]:
+    return (n.timestamp_ms, n.series)
+
+
+def _without_le(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+
+
+def _describe(labels: tuple[tuple[str, str], ...]) -> str:
+    name = dict(labels).get("__name__", "")
+    rest = ",".join(f'{k}="{v}"' for k, v in labels if k != "__name__")
+    return f"{name}{{{rest}}}"
+
+
 def _le(bound: float) -> str:
     return "+Inf" if math.isinf(bound) else f"{bound:g}"
 
@@ -419,20 +471,22 @@ def ingest_slo(
     slo: SLO, client_for: ClientFor, start: int, end: int, lookback: int = DEFAULT_LOOKBACK_SECONDS
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clean buckets and quarantined buckets of one SLO over `[start, end)`."""
-    clean, rejected, _ = _ingest_slo_with_stats(slo, client_for, start, end, lookback, DEFAULT_SERIES_OPTIONS)
+    clean, rejected, _, _ = _ingest_slo_with_stats(
+        slo, client_for, start, end, lookback, DEFAULT_SERIES_OPTIONS
+    )
     return clean, rejected
 
 
 def _ingest_slo_with_stats(
     slo: SLO, client_for: ClientFor, start: int, end: int, lookback: int, options: SeriesStatsOptions
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """`ingest_slo` plus the per-day consistency of the raw counter series it read."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
+    """`ingest_slo` plus the per-day consistency of the raw counter series it read and its new series."""
     ingest = _SLOIngest(slo, client_for, start, end, lookback)
     try:
         clean, rejected = ingest.run()
     except PrometheusError as exc:
         raise PrometheusError(f"SLO {slo.name}: {exc}") from None
-    return clean, rejected, ingest.series_stats(options)
+    return clean, rejected, ingest.series_stats(options), ingest.new_series_rows()
 
 
 def ingest_catalog(
@@ -463,13 +517,15 @@ def ingest_catalog(
     if not selected:
         raise IngestError("no SLO in the catalog reads from a Prometheus data source")
     clean_parts, rejected_parts, stats_parts = [], [], []
+    new_series: list[dict[str, Any]] = []
     for name in each(selected):
-        clean, rejected, stats = _ingest_slo_with_stats(
+        clean, rejected, stats, new = _ingest_slo_with_stats(
             catalog.slos[name], pool, start, end, lookback, series_options
         )
         clean_parts.append(clean)
         rejected_parts.append(rejected)
         stats_parts.append(stats)
+        new_series += new
     return IngestResult(
         buckets=pd.concat(clean_parts, ignore_index=True)
         if clean_parts
@@ -477,6 +533,7 @@ def ingest_catalog(
         rejected=pd.concat(rejected_parts, ignore_index=True),
         warnings=pool.warnings(),
         series_stats=combine_series_stats(stats_parts),
+        new_series=new_series,
     )
 
 

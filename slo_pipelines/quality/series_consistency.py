@@ -75,7 +75,8 @@ _RULES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ),
 )
 
-RULE_NAMES = tuple(rule for rule, *_ in _RULES)
+NEW_SERIES_RULE = "new_series"  # informational: always passes, lists the series counted from 0
+RULE_NAMES = (*(rule for rule, *_ in _RULES), NEW_SERIES_RULE)
 
 
 def _expectations(t: SeriesConsistencyThresholds) -> list[Any]:
@@ -117,7 +118,8 @@ def audit_series_consistency(
     """GX verdict per rule over `series_stats` rows (any SLOs, any days), naming the failing SLO-days."""
     t = thresholds
     if stats.empty:
-        return [CollectionFinding(rule, _description(d, t), True, 0) for rule, _, d, _ in _RULES]
+        empty = [CollectionFinding(rule, _description(d, t), True, 0) for rule, _, d, _ in _RULES]
+        return [*empty, new_series_finding(stats)]
     name = (
         f"sli_series_consistency_{t.max_restarts_per_day}_{t.max_churn_ratio}_"
         f"{t.max_region_gap_minutes}_{t.max_overlap_minutes}"
@@ -152,7 +154,29 @@ def audit_series_consistency(
                 ],
             )
         )
+    findings.append(new_series_finding(stats))
     return findings
+
+
+def new_series_finding(stats: pd.DataFrame) -> CollectionFinding:
+    """Informational: every series counted from 0 on its first sample, with that first value, per
+    SLO-day. New pods and first-seen error codes are normal; a burst of them explains a day's numbers."""
+    listed = (
+        [
+            {"slo": str(row["slo"]), "day": str(row["day"]), "new_series": list(row["new_series"])}
+            for row in stats.to_dict(orient="records")
+            if len(row.get("new_series") or [])
+        ]
+        if "new_series" in stats
+        else []
+    )
+    return CollectionFinding(
+        name=NEW_SERIES_RULE,
+        description="series counted from 0 (no sample in the hour before their first), with first value",
+        success=True,
+        unexpected_count=sum(len(r["new_series"]) for r in listed),
+        failing_slos=listed,
+    )
 
 
 def audit_series_days(

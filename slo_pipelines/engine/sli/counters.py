@@ -5,15 +5,24 @@ that really happened; SLO budgets need that count. Here each pair of consecutive
 contributes `later - earlier` (or `later` alone after a counter reset, when the value dropped) to the
 bucket holding the instant just before the later sample. Sums over any span of buckets therefore equal
 the true increase of the counter, whatever the scrape interval, restarts or series churn.
+
+A series with no sample in the hour before its first sample in the range is new (a new pod, an error
+code seen for the first time): it starts from 0, so its first value counts. Series identity compares
+`le` numerically, so a histogram bucket relabelled from `le="1"` to `le="1.0"` stays one series.
 """
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from slo_pipelines.engine.common.timeutil import format_instant
+
 INCREASE_COLUMNS = ("start", "increase", "pairs")
+# DESIGN.md §3 "Counters": a series silent for this long before its first sample in the range is new.
+NEW_SERIES_SECONDS = 3600
 QUARANTINE_COLUMNS = ("start", "reason")
 
 
@@ -36,11 +45,64 @@ class CounterSeries:
 
 
 @dataclass(frozen=True)
+class NewSeries:
+    """A series counted from 0: its first sample in the range, credited whole to `bucket`."""
+
+    series: str  # CounterSeries.describe()
+    timestamp_ms: int
+    first_value: float
+    bucket: int  # epoch s of the bucket credited with the first value
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "series": self.series,
+            "first_sample": format_instant(self.timestamp_ms // 1000),
+            "first_value": self.first_value,
+        }
+
+
+@dataclass(frozen=True)
 class BucketIncreases:
-    """Per-bucket sums (`start`, `increase`, `pairs` = sample pairs credited) and quarantined buckets."""
+    """Per-bucket sums (`start`, `increase`, `pairs` = sample pairs credited), quarantined buckets and
+    the series counted from 0 because they are new."""
 
     increases: pd.DataFrame
     quarantined: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(QUARANTINE_COLUMNS)))
+    new_series: tuple[NewSeries, ...] = ()
+
+
+def canonical_le(text: str) -> str:
+    """`le` as a number (`1`, `1.0` and `1e0` are one boundary; `+Inf` and `inf` too); else as given."""
+    try:
+        bound = float(text)
+    except ValueError:
+        return text
+    return "+Inf" if bound == math.inf else repr(bound)
+
+
+def series_identity(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The labels that make a series one series, with `le` compared numerically."""
+    return tuple(sorted((k, canonical_le(v) if k == "le" else v) for k, v in labels.items()))
+
+
+def merge_same_series(series: Iterable[CounterSeries]) -> list[CounterSeries]:
+    """One series per identity: samples of `le="1"` and of `le="1.0"` are joined in time order (at
+    a timestamp both carry, the later-read series wins), labelled as the series read last."""
+    groups: dict[tuple[tuple[str, str], ...], list[CounterSeries]] = {}
+    for s in series:
+        groups.setdefault(series_identity(s.labels), []).append(s)
+    out = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        ts = np.concatenate([np.asarray(m.timestamps_ms, dtype=np.int64) for m in members])
+        vs = np.concatenate([np.asarray(m.values, dtype=np.float64) for m in members])
+        order = np.argsort(ts, kind="stable")
+        ts, vs = ts[order], vs[order]
+        last = np.append(ts[1:] != ts[:-1], True)
+        out.append(CounterSeries(dict(members[-1].labels), ts[last], vs[last]))
+    return out
 
 
 def credited_bucket(timestamps_ms: np.ndarray, bucket_seconds: int) -> np.ndarray:
@@ -61,21 +123,40 @@ def pair_increases(values: np.ndarray) -> np.ndarray:
     return np.where(diff < 0, v[1:], diff)
 
 
+def _first_in_range(ts: np.ndarray, start: int, end: int, new_series_seconds: int) -> int | None:
+    """Index of a new series' first sample crediting `[start, end)`, or None when it is not new."""
+    i0 = int(np.searchsorted(ts, np.int64(start) * 1000, side="right"))
+    if i0 >= ts.size or ts[i0] > np.int64(end) * 1000:
+        return None
+    if i0 > 0 and ts[i0 - 1] >= ts[i0] - np.int64(new_series_seconds) * 1000:
+        return None
+    return i0
+
+
 def bucket_increases(
-    series: Iterable[CounterSeries], start: int, end: int, bucket_seconds: int
+    series: Iterable[CounterSeries],
+    start: int,
+    end: int,
+    bucket_seconds: int,
+    new_series_seconds: int = NEW_SERIES_SECONDS,
 ) -> BucketIncreases:
     """Sum of every series' increases per bucket whose start lies in `[start, end)`.
 
-    Each series' first sample is only its baseline, so callers read from before `start`. A bucket with
-    no credited pair has no row (a scrape gap is not zero traffic). A NaN sample is skipped, so the pair
-    around it spans the gap like a missed scrape, and the bucket it would have credited is quarantined
-    with the series and time named, since nobody can say what happened inside it.
+    A series' first sample is its baseline, so callers read from at least `new_series_seconds` before
+    `start`. A series with no sample in the `new_series_seconds` before its first sample in the range
+    is new: it starts from 0, its first value credited to the bucket holding the instant just before
+    that sample, and it is listed in `new_series`. Series are first merged by identity (`le` compared
+    numerically). A bucket with no credited pair has no row (a scrape gap is not zero traffic). A NaN
+    sample is skipped, so the pair around it spans the gap like a missed scrape, and the bucket it would
+    have credited is quarantined with the series and time named, since nobody can say what happened
+    inside it.
     """
     starts: list[np.ndarray] = []
     amounts: list[np.ndarray] = []
     bad_starts: list[int] = []
     bad_reasons: list[str] = []
-    for s in series:
+    new: list[NewSeries] = []
+    for s in merge_same_series(series):
         ts = np.asarray(s.timestamps_ms, dtype=np.int64)
         vs = np.asarray(s.values, dtype=np.float64)
         nan = np.isnan(vs)
@@ -85,10 +166,21 @@ def bucket_increases(
                     bad_starts.append(int(b))
                     bad_reasons.append(f"NaN sample in series {s.describe()} at {t / 1000:g}")
             ts, vs = ts[~nan], vs[~nan]
-        if len(ts) < 2:
+        pair_starts = credited_bucket(ts[1:], bucket_seconds)
+        increases = pair_increases(vs)
+        i0 = _first_in_range(ts, start, end, new_series_seconds)
+        if i0 is not None:
+            first_bucket = int(credited_bucket(ts[i0 : i0 + 1], bucket_seconds)[0])
+            new.append(NewSeries(s.describe(), int(ts[i0]), float(vs[i0]), first_bucket))
+            if i0 == 0:
+                pair_starts = np.concatenate([[first_bucket], pair_starts])
+                increases = np.concatenate([[vs[0]], increases])
+            else:
+                increases[i0 - 1] = vs[i0]  # from 0, not from a sample more than an hour older
+        if len(increases) == 0:
             continue
-        starts.append(credited_bucket(ts[1:], bucket_seconds))
-        amounts.append(pair_increases(vs))
+        starts.append(pair_starts)
+        amounts.append(increases)
     if starts:
         frame = pd.DataFrame({"start": np.concatenate(starts), "increase": np.concatenate(amounts)})
         frame = frame[(frame["start"] >= start) & (frame["start"] < end)]
@@ -115,4 +207,4 @@ def bucket_increases(
         .reset_index()
     )
     quarantined["start"] = quarantined["start"].astype(np.int64)
-    return BucketIncreases(increases=increases, quarantined=quarantined)
+    return BucketIncreases(increases=increases, quarantined=quarantined, new_series=tuple(new))

@@ -14,6 +14,8 @@ SLI should know which. From the raw counter series an SLO's ingestion read this 
   sample before such silence. A start or end is counted only when the samples read prove it (reading
   must reach `stale` before a start and after an end), so the edges of the read range never count as
   churn. `max_concurrent`/`min_concurrent` are over the bucket starts of the day.
+- **new series**: filled in by ingestion, which decides which series are new (`counters.py`); each
+  is listed with its first sample and first value, since that value is counted as traffic.
 - **region coverage**, when series carry the region label: a region *reports* in a bucket when one of
   its series has a sample pair credited to it (the bucket has data from that region), and *serves* in it
   when such a pair shows an increase. `region_gap_minutes`: no region reported (data from nowhere).
@@ -59,6 +61,7 @@ SERIES_STATS_COLUMNS = [
     "region_gaps",
     "region_overlaps",
     "failovers",
+    "new_series",  # series counted from 0 (DESIGN.md §3 "Counters"): series, first_sample, first_value
 ]
 
 
@@ -337,6 +340,7 @@ def series_stats(
                 "region_gaps": region.get("region_gaps", []),
                 "region_overlaps": region.get("region_overlaps", []),
                 "failovers": region.get("failovers", []),
+                "new_series": [],
             }
         )
     return pd.DataFrame(rows, columns=SERIES_STATS_COLUMNS)
