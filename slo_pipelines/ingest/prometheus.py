@@ -166,7 +166,8 @@ class _SLOIngest:
         by_day: dict[int, list[dict[str, Any]]] = {}
         for n in sorted(self.new_series.values(), key=_order):
             by_day.setdefault(n.bucket // DAY * DAY, []).append(n.to_json())
-        stats["new_series"] = [by_day.get(int(d), []) for d in stats["day_start"]]
+        listed = [by_day.get(int(d), []) for d in stats["day_start"]]
+        stats["new_series"] = pd.Series(listed, index=stats.index, dtype=object)
         return stats
 
     def fail(self, role: str, query: str, why: str) -> IngestError:

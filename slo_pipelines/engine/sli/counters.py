@@ -167,20 +167,20 @@ def bucket_increases(
                     bad_reasons.append(f"NaN sample in series {s.describe()} at {t / 1000:g}")
             ts, vs = ts[~nan], vs[~nan]
         pair_starts = credited_bucket(ts[1:], bucket_seconds)
-        increases = pair_increases(vs)
+        pair_amounts = pair_increases(vs)
         i0 = _first_in_range(ts, start, end, new_series_seconds)
         if i0 is not None:
             first_bucket = int(credited_bucket(ts[i0 : i0 + 1], bucket_seconds)[0])
             new.append(NewSeries(s.describe(), int(ts[i0]), float(vs[i0]), first_bucket))
             if i0 == 0:
                 pair_starts = np.concatenate([[first_bucket], pair_starts])
-                increases = np.concatenate([[vs[0]], increases])
+                pair_amounts = np.concatenate([[vs[0]], pair_amounts])
             else:
-                increases[i0 - 1] = vs[i0]  # from 0, not from a sample more than an hour older
-        if len(increases) == 0:
+                pair_amounts[i0 - 1] = vs[i0]  # from 0, not from a sample more than an hour older
+        if len(pair_amounts) == 0:
             continue
         starts.append(pair_starts)
-        amounts.append(increases)
+        amounts.append(pair_amounts)
     if starts:
         frame = pd.DataFrame({"start": np.concatenate(starts), "increase": np.concatenate(amounts)})
         frame = frame[(frame["start"] >= start) & (frame["start"] < end)]
