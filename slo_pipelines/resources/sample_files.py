@@ -7,7 +7,10 @@ resource builds on them. Values are kept as read (strings for CSV) so rejections
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from slo_pipelines.engine.sli.samples import SamplesError
 
@@ -47,6 +50,18 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Typed columns as they are; a text `slo` column as a dictionary (categorical): a few distinct
+    names over millions of rows, so it is read and compared once per name, not once per row."""
+    schema = pq.read_schema(path)
+    text = [
+        f.name
+        for f in schema
+        if f.name == "slo" and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
+    return pq.read_table(path, read_dictionary=text).to_pandas()
+
+
 def read_samples(path: str | Path) -> pd.DataFrame:
     """Raw rows with a `row_number` (the line in CSV/JSONL, 1-based row in Parquet)."""
     p = Path(path)
@@ -64,11 +79,18 @@ def read_samples(path: str | Path) -> pd.DataFrame:
         elif kind == "jsonl":
             frame = _read_jsonl(p)
         else:
-            frame = pd.read_parquet(p)
-            frame["row_number"] = frame.index + 1
+            frame = _read_parquet(p)
+            frame["row_number"] = np.arange(1, len(frame) + 1)
     except SamplesError:
         raise
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (
+        ValueError,
+        OSError,
+        UnicodeDecodeError,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        pa.ArrowException,
+    ) as exc:
         raise SamplesError(f"{p}: cannot read {kind}: {str(exc).splitlines()[0]}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
