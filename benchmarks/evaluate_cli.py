@@ -125,9 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     catalog, samples, rows, at = write_inputs(args.dir, args.slos, args.days)
-    print(
-        f"wrote {rows:,} rows ({samples.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
-    )
+    size_mb = samples.stat().st_size / 1e6
+    print(f"wrote {rows:,} rows ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s")
     python = sys.executable
     floor_cmd = [python, "-m", "benchmarks.evaluate_floor", str(samples), str(at)]
     evaluate = [python, "-m", "slo_pipelines.cli", "evaluate", "--catalog", str(catalog)]
