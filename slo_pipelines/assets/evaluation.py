@@ -45,8 +45,11 @@ def warehouse_evaluator(
         exact = exact_rollups(hourly)
         long = [name for name in long if bool(exact.get(name, True))]
         hourly = hourly[hourly["slo"].isin(long)]
+    firsts = warehouse.first_bucket_starts()  # measured since the first stored bucket (DESIGN.md §3)
     if not long or hourly is None:
-        return CatalogEvaluator(catalog, warehouse.read_buckets(start, last_at), thresholds)
+        return CatalogEvaluator(
+            catalog, warehouse.read_buckets(start, last_at), thresholds, first_buckets=firsts
+        )
     short = [name for name in catalog.slos if name not in long]
     frames = [warehouse.read_buckets(fine_from, last_at, long)]
     if short:
@@ -57,5 +60,9 @@ def warehouse_evaluator(
         ]
     minutes = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
     return CatalogEvaluator(
-        catalog, minutes, thresholds, coarse=CoarseHistory(fine_from, hourly, frozenset(long))
+        catalog,
+        minutes,
+        thresholds,
+        coarse=CoarseHistory(fine_from, hourly, frozenset(long)),
+        first_buckets=firsts,
     )

@@ -288,6 +288,14 @@ class WarehouseResource(dg.ConfigurableResource):
             },
         )
 
+    def first_bucket_starts(self) -> dict[str, int]:
+        """Each SLO's earliest stored bucket start (epoch s): where its measurement begins unless its
+        `slo-pipelines.io/measured-since` annotation says otherwise (DESIGN.md §3)."""
+        t = schema.buckets
+        query = sa.select(t.c.slo, sa.func.min(t.c.start)).group_by(t.c.slo)
+        with self._connect() as conn:
+            return {str(slo): int(first) for slo, first in conn.execute(query).all()}
+
     # ---- rollups ------------------------------------------------------------------------------
 
     def upsert_rollups(self, grain: str, df: pd.DataFrame) -> int:

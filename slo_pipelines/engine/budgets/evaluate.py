@@ -4,7 +4,7 @@
 coverage) for an array of instants using the prefix-sum grid; a point evaluation is a series of one.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,9 +285,13 @@ class CatalogEvaluator:
         buckets: pd.DataFrame,
         warning_thresholds: dict[str, float] | None = None,
         coarse: CoarseHistory | None = None,
+        first_buckets: Mapping[str, int] | None = None,
     ) -> None:
+        """`first_buckets`: each SLO's first bucket in its whole history, when `buckets` holds only
+        part of it (a warehouse read from a window's start); else the first row of `buckets` counts."""
         self.catalog = catalog
         self.coarse = coarse
+        self.first_buckets = dict(first_buckets or {})
         self.by_slo = group_buckets(buckets, catalog.slos)
         self.warning_thresholds = warning_thresholds or {}
         self.catalog_digest = catalog.digest()
@@ -324,6 +328,8 @@ class CatalogEvaluator:
         when older history is read from rollups), else NOT_MEASURED (DESIGN.md §3 "Measured since")."""
         if slo.measured_since is not None:
             return slo.measured_since
+        if slo.name in self.first_buckets:
+            return self.first_buckets[slo.name]
         firsts = [int(buckets.starts[0])] if buckets.starts.size else []
         if self.coarse is not None and slo.name in self.coarse.slos:
             hours = self.coarse.frame.loc[self.coarse.frame["slo"] == slo.name, "start"]
