@@ -59,7 +59,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         for f in schema
         if f.name == "slo" and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
     ]
-    return pq.read_table(path, read_dictionary=text).to_pandas()
+    return pq.read_table(path, read_dictionary=text).to_pandas(split_blocks=True, self_destruct=True)
 
 
 def read_samples(path: str | Path) -> pd.DataFrame:

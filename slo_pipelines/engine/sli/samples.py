@@ -116,11 +116,15 @@ def _is_bool(raw: pd.Series) -> np.ndarray:
 
 def _numeric(raw: pd.Series, name: str) -> tuple[np.ndarray, Checks]:
     """(values as float64, failing rules): typed numeric columns as they are, anything else parsed."""
+    if raw.dtype.kind in "iu":  # plain integer columns: no nulls, booleans or fractions to look for
+        ints = raw.to_numpy()
+        if not ints.size or (ints.min() >= 0 and ints.max() < MAX_COUNT):
+            return ints.astype(np.float64), []  # the usual typed column: one min/max pass, no masks
     if _is_number_dtype(raw):
         values = _floats(raw)
         with np.errstate(invalid="ignore"):
             if not bool(np.any(~(values >= 0) | (values >= MAX_COUNT))):
-                return values, []  # the usual typed column: every rule holds, no per-row masks
+                return values, []  # every rule holds, no per-row masks
         missing = raw.isna().to_numpy(dtype=bool)
         boolean = np.zeros(len(raw), dtype=bool)
     else:
@@ -200,6 +204,8 @@ def _names(raw: pd.Series) -> tuple[np.ndarray, pd.Index]:
     names = pd.Index(np.asarray(names, dtype=object)).astype(str)
     blank = np.append(np.asarray(names == "", dtype=bool), True)
     merged = np.where(blank[merged], -1, merged)
+    if np.array_equal(merged, np.arange(len(uniques))):
+        return codes, names  # names already distinct, stripped and non-blank: codes stand as they are
     return np.append(merged, -1).astype(np.int64)[codes], names
 
 
