@@ -115,7 +115,6 @@ class ObjectiveEvaluator:
             align = objective.time_slice_window_seconds or self.b
         origin = (span_start // align) * align
         end = -(-span_end // align) * align
-        self.catalog_merged = merge((iv.start, iv.end) for iv in intervals)
         self.merged = merge([*((iv.start, iv.end) for iv in intervals), (NEVER, self.measured_from)])
         sel = buckets.between(origin, end)
         self.grid = BucketGrid(
