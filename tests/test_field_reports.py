@@ -118,3 +118,6 @@ def test_overlapping_exclusions_and_runtime_exclusion_from_the_warehouse(tmp_pat
         assert runtime["excluded_seconds"] == 3600 and len(r["exclusions"]) == 4
     not_a_url = slo(*evaluate, "--warehouse", "warehouse.db", cwd=tmp_path)
     assert not_a_url.returncode == 2 and not_a_url.stderr.startswith("slo: error: --warehouse:")
+    missing = tmp_path / "missing.db"
+    absent = slo(*evaluate, "--warehouse", f"sqlite:///{missing}", cwd=tmp_path)
+    assert absent.returncode == 2 and "no such SQLite database" in absent.stderr and not missing.exists()

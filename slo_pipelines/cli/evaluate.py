@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from slo_pipelines.catalog import Catalog, load_catalog
@@ -83,6 +84,13 @@ def with_warehouse_exclusions(catalog: Catalog, url: str) -> Catalog:
     from slo_pipelines.engine.exclusions.runtime import ExclusionLogError, with_runtime_exclusions
     from slo_pipelines.resources.warehouse import WarehouseResource
 
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise UserError(f"--warehouse: not a database URL (got {url!r})", 2) from None
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+    if on_disk and not Path(str(parsed.database)).is_file():  # reading must not create an empty warehouse
+        raise UserError(f"--warehouse: no such SQLite database (got {parsed.database!r})", 2)
     warehouse = WarehouseResource(url=url)
     try:
         warehouse.ensure_schema()
