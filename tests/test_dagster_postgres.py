@@ -126,3 +126,18 @@ def test_resources_read_outside_a_run_resolve_env_vars(monkeypatch: pytest.Monke
     assert warehouse.ensure_schema() >= 1 and warehouse.read_budget_snapshots().empty
     warehouse.dispose()
     assert PrometheusResource(url=dg.EnvVar("SLO_PROMETHEUS_URL")).settings().url == "http://127.0.0.1:9"
+
+
+def test_incident_resources_read_outside_a_run_resolve_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slo_pipelines.resources.incident_sources import IncidentPollingResource
+    from slo_pipelines.resources.webhook_inbox import WebhookInboxResource
+
+    monkeypatch.setenv("SLO_PD_TOKEN", "token-1")
+    monkeypatch.setenv("SLO_PD_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SLO_WEBHOOK_SECRETS", "a, b")
+    polling = IncidentPollingResource(
+        pagerduty_api_token=dg.EnvVar("SLO_PD_TOKEN"), pagerduty_url=dg.EnvVar("SLO_PD_URL")
+    )
+    [source] = polling.sources()
+    assert source.api_token == "token-1" and source.base_url == "http://127.0.0.1:9"
+    assert WebhookInboxResource(secrets=dg.EnvVar("SLO_WEBHOOK_SECRETS")).secret_list() == ["a", "b"]

@@ -33,6 +33,7 @@ from slo_pipelines.resources.http_retry import (
     RetryPolicy,
     retry_after_seconds,
 )
+from slo_pipelines.resources.settings import configured
 
 PAGERDUTY_MAX_OFFSET = 10_000
 PAGERDUTY_STATUSES = ("triggered", "acknowledged", "resolved")
@@ -84,7 +85,7 @@ class _PollingSource(dg.ConfigurableResource):
         sleep: Callable[[float], None],
     ) -> tuple[Any, int]:
         """GET and parse JSON with retries; `check` says whether the JSON has the expected shape."""
-        url = self.base_url.rstrip("/") + path
+        url = configured(self.base_url).rstrip("/") + path
         made = 0
 
         def once(attempt: int) -> Any:
@@ -131,12 +132,12 @@ class PagerDutyIncidentSource(_PollingSource):
     max_offset: int = Field(default=PAGERDUTY_MAX_OFFSET, ge=1, description="PagerDuty's offset + limit cap.")
 
     def _headers(self) -> dict[str, str]:
-        if not self.api_token:
+        if not configured(self.api_token):
             raise IncidentSourceError(
                 "PagerDutyIncidentSource.api_token: not set (EnvVar PAGERDUTY_API_TOKEN)"
             )
         return {
-            "Authorization": f"Token token={self.api_token}",
+            "Authorization": f"Token token={configured(self.api_token)}",
             "Accept": "application/vnd.pagerduty+json;version=2",
         }
 
@@ -208,9 +209,9 @@ class OpsgenieIncidentSource(_PollingSource):
     api_key: str = Field(default="", description="API key; set it with dg.EnvVar('OPSGENIE_API_KEY').")
 
     def _headers(self) -> dict[str, str]:
-        if not self.api_key:
+        if not configured(self.api_key):
             raise IncidentSourceError("OpsgenieIncidentSource.api_key: not set (EnvVar OPSGENIE_API_KEY)")
-        return {"Authorization": f"GenieKey {self.api_key}", "Accept": "application/json"}
+        return {"Authorization": f"GenieKey {configured(self.api_key)}", "Accept": "application/json"}
 
     def fetch(
         self, since: int, until: int, sleep: Callable[[float], None] = time.sleep
@@ -287,20 +288,20 @@ class IncidentPollingResource(dg.ConfigurableResource):
 
     def sources(self) -> list[PagerDutyIncidentSource | OpsgenieIncidentSource]:
         out: list[PagerDutyIncidentSource | OpsgenieIncidentSource] = []
-        if self.pagerduty_api_token:
+        if configured(self.pagerduty_api_token):
             out.append(
                 PagerDutyIncidentSource(
-                    base_url=self.pagerduty_url,
-                    api_token=self.pagerduty_api_token,
+                    base_url=configured(self.pagerduty_url),
+                    api_token=configured(self.pagerduty_api_token),
                     attempts=self.attempts,
                     backoff_seconds=self.backoff_seconds,
                 )
             )
-        if self.opsgenie_api_key:
+        if configured(self.opsgenie_api_key):
             out.append(
                 OpsgenieIncidentSource(
-                    base_url=self.opsgenie_url,
-                    api_key=self.opsgenie_api_key,
+                    base_url=configured(self.opsgenie_url),
+                    api_key=configured(self.opsgenie_api_key),
                     attempts=self.attempts,
                     backoff_seconds=self.backoff_seconds,
                 )

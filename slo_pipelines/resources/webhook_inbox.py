@@ -24,6 +24,7 @@ from pydantic import Field
 from slo_pipelines.engine.incidents.sources import SourceRecordError, source_instant
 from slo_pipelines.engine.incidents.webhooks import signature_problem
 from slo_pipelines.resources.incident_store import IncidentStore
+from slo_pipelines.resources.settings import configured
 
 LOG = logging.getLogger("slo_pipelines.webhooks")
 PAGERDUTY_PATH = "/webhooks/pagerduty"
@@ -36,7 +37,7 @@ class WebhookInboxResource(dg.ConfigurableResource):
     max_body_bytes: int = Field(default=1_000_000, gt=0)
 
     def secret_list(self) -> list[str]:
-        return [s.strip() for s in self.secrets.split(",") if s.strip()]
+        return [s.strip() for s in configured(self.secrets).split(",") if s.strip()]
 
 
 def _event(payload: Any) -> tuple[str, str, int | None] | None:
