@@ -42,6 +42,10 @@ def _has_data(slo: RefSLO, rows: dict, excl: list, units: list[int]) -> bool:
 def impacts(
     slo: RefSLO, rows: dict, excl: list[tuple[int, int]], windows: list[tuple[int, int]]
 ) -> list[RefImpact]:
+    # DESIGN.md §3 "Measured since": time before the annotation or the first row is treated as excluded
+    first_row = min(rows) if rows else 2**40
+    since = slo.measured_since if slo.measured_since is not None else first_row
+    excl = [*excl, (-(2**40), since)]
     units = [_units(slo, s, e) for s, e in windows]
     live = [_has_data(slo, rows, excl, us) for us in units]
     out = []

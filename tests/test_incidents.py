@@ -217,12 +217,14 @@ def test_overlapping_incidents_split_bad_units_equally(
     # the 6 bad slices both windows hold are split 1/2 each; the union's 12 bad slices are conserved
     assert (b1["attributed_bad"], b2["attributed_bad"]) == (9, 3)
     assert b1["overlapping_incidents"] == ["INC-2"]
-    # allowed over a rolling 30 d (calendar 1M) ending at B: 0.1 x 8640 slices
-    assert b1["allowed_bad"] == pytest.approx(864, rel=1e-12)
+    # allowed over a rolling 30 d ending at B, measured since b-avail's first bucket (D0, DESIGN.md §3
+    # "Measured since"): 0.1 x 314 slices (2026-10-05T00:00 .. 2026-10-06T02:10)
+    assert b1["allowed_bad"] == pytest.approx(31.4, rel=1e-12)
     assert b1["budget_window"] == {"start": "2026-09-06T02:10:00Z", "end": "2026-10-06T02:10:00Z"}
     code, out, _ = run(capsys, *args, "--at", "2026-10-06T03:00:00Z", "--format", "csv")
     assert code == 0 and out.splitlines()[0].startswith("INCIDENT,SEVERITY,EXPECTED,SLO")
-    assert "INC-2,SEV3,SEV4 (mismatch),b-avail,avail,Timeslices,6,18,0.69%,3," in out
+    # 6 bad of 0.1 x 324 measured slices: 18.52 % of the budget, which the severity policy calls SEV2
+    assert "INC-2,SEV3,SEV2 (mismatch),b-avail,avail,Timeslices,6,18,18.52%,3," in out
 
 
 def test_severity_policy_sets_other_tiers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -440,14 +442,17 @@ def test_rank_sums_attributed_budget_by_root_cause_and_service(
     assert code == 0, err
     doc = json.loads(out)
     assert doc["range"] == {"start": "2026-10-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
-    # b-avail and c-avail (c depends on b; no data): INC-1 attributed 9 of 864 allowed, INC-2 3 of 864
+    # b-avail and c-avail (c depends on b; no data): INC-1 attributed 9 of the 0.1 x 314 slices measured
+    # by its end (b-avail is measured since D0), INC-2 3 of 0.1 x 324
+    one, two = 31.4, 32.4
     causes = {r["name"]: r["budget_consumed"] for r in doc["root_causes"]}
-    assert causes["deploy"] == pytest.approx(4.5 / 864 + 3 / 864) and causes["cache"] == pytest.approx(
-        4.5 / 864
+    assert causes["deploy"] == pytest.approx(4.5 / one + 3 / two) and causes["cache"] == pytest.approx(
+        4.5 / one
     )
     assert [r["name"] for r in doc["root_causes"]] == ["deploy", "cache"]
     services = {r["name"]: r["budget_consumed"] for r in doc["services"]}
-    assert services["b"] == pytest.approx(12 / 864) and services["c"] == 0
+    # c-avail has no bucket at all, so it is never measured: it has no budget to consume
+    assert services["b"] == pytest.approx(9 / one + 3 / two) and "c" not in services
 
 
 def test_postmortem_section_is_escaped_and_carries_the_evidence(
