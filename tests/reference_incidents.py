@@ -39,13 +39,17 @@ def _has_data(slo: RefSLO, rows: dict, excl: list, units: list[int]) -> bool:
     )
 
 
+def _measured(slo: RefSLO, rows: dict, excl: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """DESIGN.md §3 "Measured since": time before the annotation or the first row counts as excluded."""
+    first_row = min(rows) if rows else 2**40
+    since = slo.measured_since if slo.measured_since is not None else first_row
+    return [*excl, (-(2**40), since)]
+
+
 def impacts(
     slo: RefSLO, rows: dict, excl: list[tuple[int, int]], windows: list[tuple[int, int]]
 ) -> list[RefImpact]:
-    # DESIGN.md §3 "Measured since": time before the annotation or the first row is treated as excluded
-    first_row = min(rows) if rows else 2**40
-    since = slo.measured_since if slo.measured_since is not None else first_row
-    excl = [*excl, (-(2**40), since)]
+    excl = _measured(slo, rows, excl)
     units = [_units(slo, s, e) for s, e in windows]
     live = [_has_data(slo, rows, excl, us) for us in units]
     out = []
@@ -83,6 +87,7 @@ def impacts(
 
 def union_bad(slo: RefSLO, rows: dict, excl: list, windows: list[tuple[int, int]]) -> float:
     """Bad over the union of the windows (with data) of the incidents: what attribution must conserve."""
+    excl = _measured(slo, rows, excl)
     seen: set[int] = set()
     for s, e in windows:
         us = _units(slo, s, e)
