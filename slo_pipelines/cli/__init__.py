@@ -17,6 +17,7 @@ from typing import Any
 
 from slo_pipelines.catalog import CatalogError
 from slo_pipelines.cli import (
+    archive,
     audit,
     demo,
     evaluate,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     sla.add_parsers(sub)
     report.add_parsers(sub)
     demo.add_parsers(sub)
+    archive.add_parsers(sub)
     return parser
 
 
