@@ -310,3 +310,21 @@ def test_verify_of_a_directory_that_is_no_archive(tmp_path: Path, capsys: pytest
     assert capsys.readouterr().err.startswith("slo: error: ")
     assert main(["archive", "verify", str(tmp_path)]) == 1
     assert "no manifest" in capsys.readouterr().err
+
+
+def test_the_auditors_own_script_agrees(signed: Path, tmp_path: Path) -> None:
+    """docs/auditors.md's stand-alone script accepts the archive, prints its head and catches a change."""
+    import re
+    import subprocess
+    import sys
+
+    doc = (Path(__file__).parents[1] / "docs/auditors.md").read_text()
+    script = tmp_path / "check_archive.py"
+    script.write_text(re.search(r"```python\n(.*?)```", doc, re.S).group(1))  # type: ignore[union-attr]
+    run = subprocess.run([sys.executable, str(script), str(signed), KEY], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == f"head {_lines(signed)[-1]['entry_hash']}; 0 problems"
+    (signed / "records/2026-10/digests.json").write_text("{}")
+    run = subprocess.run([sys.executable, str(script), str(signed), "wrong"], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "records/2026-10/digests.json: missing or modified" in run.stdout
+    assert run.stdout.count("signature does not match") == 4
