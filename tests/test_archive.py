@@ -322,7 +322,9 @@ def test_the_auditors_own_script_agrees(signed: Path, tmp_path: Path) -> None:
     script = tmp_path / "check_archive.py"
     script.write_text(re.search(r"```python\n(.*?)```", doc, re.S).group(1))  # type: ignore[union-attr]
     run = subprocess.run([sys.executable, str(script), str(signed), KEY], capture_output=True, text=True)
-    assert run.returncode == 0 and run.stdout.strip() == f"head {_lines(signed)[-1]['entry_hash']}; 0 problems"
+    assert (
+        run.returncode == 0 and run.stdout.strip() == f"head {_lines(signed)[-1]['entry_hash']}; 0 problems"
+    )
     (signed / "records/2026-10/digests.json").write_text("{}")
     run = subprocess.run([sys.executable, str(script), str(signed), "wrong"], capture_output=True, text=True)
     assert run.returncode == 1

@@ -17,8 +17,10 @@ from typing import Any
 
 from slo_pipelines.catalog import CatalogError
 from slo_pipelines.cli import (
+    access,
     archive,
     audit,
+    audit_log,
     demo,
     evaluate,
     exclusions,
@@ -62,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_parsers(sub)
     demo.add_parsers(sub)
     archive.add_parsers(sub)
+    audit_log.add_parsers(sub)
+    access.add_parsers(sub)
     return parser
 
 

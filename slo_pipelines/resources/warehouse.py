@@ -57,6 +57,7 @@ EXCLUSION_ACTIONS = ("add", "revoke")
 _ENGINES: dict[tuple[int, str], Engine] = {}
 _SCHEMA_READY: set[tuple[int, str]] = set()
 _LOCK = threading.Lock()
+_AUDIT_LOCK = 0x510_A0D1  # serialises audit-log appends on PostgreSQL (any fixed 64-bit integer)
 
 
 def _masked(url: str) -> str:
@@ -464,6 +465,53 @@ class WarehouseResource(dg.ConfigurableResource):
         with self._connect() as conn:
             rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings().all()
         return [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
+
+    # ---- audit log ----------------------------------------------------------------------------
+
+    def append_audit(
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str,
+        details: Any = None,
+        team: str | None = None,
+    ) -> dict[str, Any]:
+        """Append one hash-chained audit entry (engine/audit/log.py); returns it. ValueError for an
+        unknown action or an empty actor. Writers are serialised so the chain never forks."""
+        from slo_pipelines.engine.audit.log import next_entry
+
+        t = schema.audit_log
+        at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        safe = json_safe(details)
+        with self._begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_AUDIT_LOCK)))
+                # through a SECURITY DEFINER function: a team's role cannot read other teams' entries
+                row = conn.execute(sa.text("SELECT seq, entry_hash FROM slo_audit_head()")).first()
+            else:
+                row = conn.execute(
+                    sa.select(t.c.seq, t.c.entry_hash).order_by(t.c.seq.desc()).limit(1)
+                ).first()
+            previous = None if row is None else {"seq": row[0], "entry_hash": row[1]}
+            entry = next_entry(previous, at, actor, action, subject, reason, safe)
+            stored = {
+                **entry,
+                "details": json.dumps(safe, sort_keys=True, separators=(",", ":")),
+                "team": team,
+            }
+            conn.execute(t.insert().values(**stored))
+        return entry
+
+    def read_audit_log(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Audit entries oldest first (those at or after `since`, `YYYY-MM-DDTHH:MM:SSZ`, when given)."""
+        t = schema.audit_log
+        query = sa.select(t).order_by(t.c.seq)
+        if since is not None:
+            query = query.where(t.c.at >= since)
+        with self._connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [{**row, "details": json.loads(row["details"])} for row in rows]
 
     # ---- budget snapshots ---------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 16  # 10-12 belong to the SLA tables
 
 METADATA = sa.MetaData()
 
@@ -256,6 +256,53 @@ schema_version = sa.Table(
     sa.CheckConstraint("id = 1", name="schema_version_single_row"),
 )
 
+audit_log = sa.Table(
+    "audit_log",  # append-only and hash-chained: who did what and why (engine/audit/log.py)
+    METADATA,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.Text, nullable=False, comment="YYYY-MM-DDTHH:MM:SSZ, part of the hashed entry"),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False, comment="canonical JSON, hashed as stored"),
+    sa.Column("prev_hash", sa.Text, nullable=False),
+    sa.Column("entry_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("team", sa.Text, nullable=True, comment="the team the entry concerns, for row-level security"),
+)
+
+exclusion_reviews = sa.Table(
+    "exclusion_reviews",  # append-only: second approvals (or rejections) of flagged exclusions
+    METADATA,
+    sa.Column("id", AutoId, primary_key=True, autoincrement=True),
+    sa.Column("exclusion_id", sa.Text, nullable=False, index=True),
+    sa.Column("decision", sa.Text, nullable=False),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.Column("scope", JsonDocument, nullable=True, comment="the exclusion's scope, for row-level security"),
+    sa.CheckConstraint("decision IN ('approve', 'reject')", name="exclusion_reviews_decision"),
+)
+
+slo_teams = sa.Table(
+    "slo_teams",  # SLO -> service -> team, from the catalog (DESIGN.md §12); keys the RLS policies
+    METADATA,
+    sa.Column("slo", sa.Text, primary_key=True),
+    sa.Column("service", sa.Text, nullable=False),
+    sa.Column("team", sa.Text, nullable=True),
+)
+
+access_grants = sa.Table(
+    "access_grants",  # database role -> product role (and team) granted with `slo access grant`
+    METADATA,
+    sa.Column("db_role", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, primary_key=True),
+    sa.Column("team", sa.Text, primary_key=True, comment="'' for roles without a team"),
+    sa.Column("granted_by", sa.Text, nullable=False),
+    sa.Column("granted_at", Timestamp, nullable=False),
+    sa.CheckConstraint("role IN ('viewer', 'team_admin', 'auditor', 'admin')", name="access_grants_role"),
+)
+
 
 _SQLITE_APPEND_ONLY = """
     CREATE TRIGGER IF NOT EXISTS exclusions_no_{op}
@@ -334,6 +381,33 @@ def _migration_9_incident_impact(conn: Connection) -> None:
     incident_impact.create(conn, checkfirst=True)
 
 
+def _migration_13_audit_log(conn: Connection) -> None:
+    """Version 13 adds the hash-chained `audit_log`."""
+    audit_log.create(conn, checkfirst=True)
+
+
+def _migration_14_append_only_guards(conn: Connection) -> None:
+    """Version 14 closes the holes in append-only tables: REPLACE INTO on SQLite (its implicit delete
+    fires no trigger), TRUNCATE on PostgreSQL (no row trigger sees it), and write privileges of others."""
+    exclusion_reviews.create(conn, checkfirst=True)
+    install_append_only_guards(conn)
+
+
+def _migration_15_row_level_security(conn: Connection) -> None:
+    """Version 15 adds team access control (DESIGN.md §12): RLS enabled and forced on PostgreSQL."""
+    slo_teams.create(conn, checkfirst=True)
+    access_grants.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        from slo_pipelines.resources.warehouse_access import install_row_level_security
+
+        install_row_level_security(conn)
+
+
+def _migration_16_exclusion_reviews(conn: Connection) -> None:
+    """Version 16 checks that second approvals have their table (created with the guards in 14)."""
+    exclusion_reviews.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migration_1_append_only_exclusions,
     2: _migration_2_audit_results,
@@ -344,7 +418,113 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     7: _migration_7_webhook_inbox,
     8: _migration_8_webhook_rejections,
     9: _migration_9_incident_impact,
+    13: _migration_13_audit_log,
+    14: _migration_14_append_only_guards,
+    15: _migration_15_row_level_security,
+    16: _migration_16_exclusion_reviews,
 }
+
+# Append-only tables: name -> (primary key column, schema version from which its guards exist).
+APPEND_ONLY: dict[str, tuple[str, int]] = {
+    "exclusions": ("id", 14),
+    "audit_log": ("seq", 14),
+    "exclusion_reviews": ("id", 14),
+}
+# The version from which each append-only table exists at all (a table missing after that was dropped).
+_CREATED_AT_VERSION = {"exclusions": 1, "audit_log": 13, "exclusion_reviews": 14}
+
+
+class AppendOnlyGuardError(RuntimeError):
+    """An append-only table was dropped or lost its triggers: the warehouse refuses to run on it."""
+
+
+def _sqlite_guard_names(table: str) -> list[str]:
+    return [f"{table}_no_update", f"{table}_no_delete", f"{table}_no_replace"]
+
+
+_PG_GUARD_FUNCTION = """
+    CREATE OR REPLACE FUNCTION slo_append_only() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION '% is an append-only audit log', TG_TABLE_NAME;
+    END;
+    $$ LANGUAGE plpgsql
+"""
+
+
+def _pg_guard_names(table: str) -> list[str]:
+    return [f"{table}_no_modify", f"{table}_no_truncate"]
+
+
+def install_append_only_guards(conn: Connection) -> None:
+    """Triggers refusing UPDATE, DELETE, REPLACE (SQLite) and TRUNCATE (PostgreSQL) on every
+    append-only table, and on PostgreSQL no UPDATE/DELETE/TRUNCATE privilege for anyone but the owner."""
+    for table, (key, _) in APPEND_ONLY.items():
+        if conn.dialect.name == "sqlite":
+            for op in ("update", "delete"):
+                conn.execute(
+                    sa.text(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, '{table} is an append-only audit log'); END"
+                    )
+                )
+            # INSERT OR REPLACE deletes the old row without firing delete triggers: refuse it up front.
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+                    f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key} = NEW.{key}) "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is an append-only audit log'); END"
+                )
+            )
+        elif conn.dialect.name == "postgresql":
+            conn.execute(sa.text(_PG_GUARD_FUNCTION))
+            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_no_modify ON {table}"))
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {table}_no_modify BEFORE UPDATE OR DELETE ON {table} "
+                    "FOR EACH ROW EXECUTE FUNCTION slo_append_only()"
+                )
+            )
+            conn.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}"))
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION slo_append_only()"
+                )
+            )
+            conn.execute(sa.text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC"))
+
+
+def _present_triggers(conn: Connection) -> set[str]:
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    else:
+        rows = conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+    return {str(r[0]) for r in rows}
+
+
+def check_append_only_tables(conn: Connection, version: int, stage: str) -> None:
+    """Refuse to run when an append-only table that should exist is gone (`stage` "before": it would
+    be recreated empty) or lacks a guard (`stage` "after"). Raises AppendOnlyGuardError."""
+    inspector = sa.inspect(conn)
+    triggers = _present_triggers(conn) if stage == "after" else set()
+    for table, (_, guarded_from) in APPEND_ONLY.items():
+        if stage == "before":
+            if version >= _CREATED_AT_VERSION[table] and not inspector.has_table(table):
+                raise AppendOnlyGuardError(
+                    f"warehouse: append-only table {table} is missing (dropped?) at schema version "
+                    f"{version}; refusing to recreate it empty: restore it from a backup"
+                )
+            continue
+        if version < guarded_from:
+            continue
+        names = _sqlite_guard_names(table) if conn.dialect.name == "sqlite" else _pg_guard_names(table)
+        missing = [n for n in names if n not in triggers]
+        if missing:
+            raise AppendOnlyGuardError(
+                f"warehouse: append-only table {table} lost its guard {missing[0]} (dropped and recreated?); "
+                "refusing to run: restore the table and its triggers from a backup"
+            )
+
 
 # A lock key shared by every process migrating the same PostgreSQL database (any fixed 64-bit integer).
 _PG_MIGRATION_LOCK = 0x510_3A7E
@@ -364,10 +544,12 @@ def migrate(conn: Connection) -> int:
         # Serialises concurrent first starts (several run workers) on the same database.
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
     before = stored_version(conn)
+    check_append_only_tables(conn, before, "before")
     METADATA.create_all(conn, checkfirst=True)
     for version in sorted(MIGRATIONS):
         if version > before:
             MIGRATIONS[version](conn)
+    check_append_only_tables(conn, max(before, SCHEMA_VERSION), "after")
     if before < SCHEMA_VERSION:
         values = {"version": SCHEMA_VERSION, "updated_at": sa.func.now()}
         updated = conn.execute(schema_version.update().where(schema_version.c.id == 1).values(**values))
