@@ -384,6 +384,19 @@ def test_runtime_exclusions_are_honoured_reported_and_revocable(
         "change-board",
     )
     assert added.returncode == 0, added.stderr
+    assert "needs review" in added.stdout  # recorded after the fact: a second person must approve it
+    reviewed = slo(
+        "exclusions",
+        "review",
+        "psp-2026-11-01",
+        "--reviewer",
+        "sre-lead",
+        "--decision",
+        "approve",
+        "--reason",
+        "vendor status page confirms the outage",
+    )
+    assert reviewed.returncode == 0, reviewed.stderr
     assert run_range(defs, instance, "2026-10-31", "2026-11-01").success
 
     catalog = load_catalog(FLEET)
@@ -452,6 +465,18 @@ def test_dependency_outages_are_proposed_then_approved_by_a_person(
     assert done.returncode == 0, done.stderr
     again = subprocess.run(approve, capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 1 and "already approved" in again.stderr
+    assert run_range(defs, instance, "2026-11-01", "2026-11-01").success
+    snap = warehouse.read_budget_snapshots(slos=["payments-availability"], start=D0 + DAY, end=D0 + DAY + 1)
+    assert snap["excluded_seconds"].iloc[0] == 0  # retroactive: waits for a second approval
+    review = [*approve[:4], "review", proposal["id"], "--reviewer", "sre-lead", "--decision", "approve"]
+    done = subprocess.run(
+        [*review, "--reason", "matches the vendor's report"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
     assert run_range(defs, instance, "2026-11-01", "2026-11-01").success
     snap = warehouse.read_budget_snapshots(slos=["payments-availability"], start=D0 + DAY, end=D0 + DAY + 1)
     assert snap["excluded_seconds"].iloc[0] == 1800

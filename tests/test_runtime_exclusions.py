@@ -106,7 +106,15 @@ def test_revoke_appends_and_earlier_events_never_change(tmp_path: Path) -> None:
     assert current.revocation.recorded_by == "carol" and current.revocation.reason == "cancelled"
     assert active_rules([current]) == []
     [earlier] = fold_events(after, as_of=before[0]["recorded_at"])  # a report computed before the revoke
-    assert earlier.state == "active" and [r.name for r in active_rules([earlier])] == ["e1"]
+    # recorded after its start: flagged, so it waits for a second approval before it changes a budget
+    assert earlier.state == "active" and earlier.review_state == "pending" and active_rules([earlier]) == []
+    review = {"id": 1, "exclusion_id": "e1", "decision": "approve", "reviewer": "dave", "reason": "ok"}
+    [reviewed] = fold_events(after, as_of=now, reviews=[{**review, "recorded_at": now}])
+    assert (
+        reviewed.review_state == "approved" and reviewed.state == "revoked" and active_rules([reviewed]) == []
+    )
+    [approved] = fold_events(before, reviews=[{**review, "recorded_at": now}])
+    assert [r.name for r in active_rules([approved])] == ["e1"]
 
     with warehouse.get_engine().begin() as conn, pytest.raises(sa.exc.DatabaseError, match="append-only"):
         conn.execute(sa.text("UPDATE exclusions SET action = 'add' WHERE action = 'revoke'"))
@@ -500,7 +508,7 @@ def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
         "--id",
         "upgrade",
         "--scope",
-        "service:checkout",
+        "service:payments-api",
         "--start",
         "2099-03-01T02:00:00Z",
         "--end",
@@ -511,7 +519,7 @@ def test_cli_add_list_revoke_on_a_sqlite_warehouse(tmp_path: Path) -> None:
         "https://t/1",
         *who,
     )
-    assert ok.returncode == 0 and ok.stdout.strip() == "added upgrade (maintenance, service:checkout)", (
+    assert ok.returncode == 0 and ok.stdout.strip() == "added upgrade (maintenance, service:payments-api)", (
         ok.stderr
     )
     late = slo(

@@ -27,8 +27,11 @@ HOUR = ROLLUP_GRAIN_SECONDS
 
 
 def effective_catalog(catalog: CatalogResource, warehouse: WarehouseResource) -> Catalog:
-    """The catalog plus the runtime exclusions recorded with `slo exclusions add` (and not revoked)."""
-    return with_runtime_exclusions(catalog.load(), warehouse.read_exclusion_events())
+    """The catalog plus the runtime exclusions recorded with `slo exclusions add` that apply (not
+    revoked, and approved a second time when flagged for review)."""
+    return with_runtime_exclusions(
+        catalog.load(), warehouse.read_exclusion_events(), warehouse.read_exclusion_reviews()
+    )
 
 
 def warehouse_evaluator(

@@ -12,7 +12,7 @@ import os
 import uuid
 from typing import Any
 
-from slo_pipelines.catalog import Catalog, load_catalog
+from slo_pipelines.catalog import Catalog, CatalogError, load_catalog
 from slo_pipelines.cli.common import (
     EXIT_USAGE,
     UserError,
@@ -27,6 +27,7 @@ from slo_pipelines.engine.exclusions.runtime import (
     RuntimeExclusion,
     catalog_registry,
     catalog_review_periods,
+    check_segregation,
     duration_text,
     fold_events,
     parse_add_payload,
@@ -47,6 +48,7 @@ OPTION_OF_FIELD = {
     "requester": "--requester",
     "approver": "--approver",
     "ticket": "--ticket",
+    "reviewer": "--reviewer",
 }
 
 
@@ -85,7 +87,11 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     add.add_argument("--approver", required=True, help="who approved the exclusion")
     add.add_argument("--ticket", help="link to the change or incident ticket")
     add.add_argument("--id", help="exclusion id (default: a new exc-… id)")
-    add.add_argument("--catalog", help="catalog directory: checks scope names and sizes the review period")
+    add.add_argument(
+        "--catalog",
+        help="catalog directory: checks scope names and sizes the review period "
+        "(default $SLO_CATALOG_DIR, else examples/fleet when present)",
+    )
     _max_share_option(add)
     _warehouse_option(add)
     add.set_defaults(func=cmd_add)
@@ -94,6 +100,11 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     add_format_option(show, default="table")
     show.add_argument(
         "--state", choices=["active", "revoked", "all"], default="all", help="which exclusions (default all)"
+    )
+    show.add_argument(
+        "--pending",
+        action="store_true",
+        help="only what waits for a person: flagged exclusions without a second approval, and proposals",
     )
     show.add_argument("--catalog", help="catalog directory: sizes the review period from the SLO windows")
     _max_share_option(show)
@@ -124,6 +135,16 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     approve.add_argument("--ticket", help="link to the change or incident ticket")
     _warehouse_option(approve)
     approve.set_defaults(func=cmd_approve)
+
+    review = actions.add_parser(
+        "review", help="second approval (or rejection) of an exclusion flagged for review"
+    )
+    review.add_argument("exclusion_id")
+    review.add_argument("--reviewer", required=True, help="who reviews (not the requester nor the approver)")
+    review.add_argument("--decision", required=True, choices=["approve", "reject"])
+    review.add_argument("--reason", required=True)
+    _warehouse_option(review)
+    review.set_defaults(func=cmd_review)
     return p
 
 
@@ -163,6 +184,70 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return _guarded(_approve, args)
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    return _guarded(_review, args)
+
+
+def _review(args: argparse.Namespace) -> int:
+    for key in ("reviewer", "reason"):
+        if not getattr(args, key).strip():
+            raise UserError(f"--{key}: must not be empty", EXIT_USAGE)
+    warehouse = _warehouse(args.warehouse_url)
+    target = _by_id(_fold(warehouse, None, DEFAULT_MAX_SHARE), args.exclusion_id)
+    if target.revocation is not None:
+        raise UserError(f"exclusion {args.exclusion_id!r} was revoked; nothing to review")
+    if target.review_state != "pending":
+        raise UserError(
+            f"exclusion {args.exclusion_id!r} is not waiting for review (review: {target.review_state})"
+        )
+    _segregate(target.requester, target.approver, args.reviewer)
+    scope = _added_scope(warehouse, args.exclusion_id)
+    warehouse.append_exclusion_review(args.exclusion_id, args.decision, args.reviewer, args.reason, scope)
+    warehouse.append_audit(
+        args.reviewer,
+        "exclusion.review",
+        args.exclusion_id,
+        args.reason,
+        {"decision": args.decision},
+        _team(scope),
+    )
+    effect = "now applies to budgets" if args.decision == "approve" else "will not apply"
+    print(f"{args.decision}d {args.exclusion_id}: {effect}")
+    return 0
+
+
+def _segregate(requester: str, approver: str, reviewer: str | None = None) -> None:
+    try:
+        check_segregation(requester, approver, reviewer)
+    except ExclusionInputError as exc:
+        raise UserError(f"{OPTION_OF_FIELD.get(exc.field, '--' + exc.field)}: {exc.message}") from None
+
+
+def _added_scope(warehouse: Any, exclusion_id: str) -> dict[str, Any]:
+    for event in _events(warehouse):
+        if event["exclusion_id"] == exclusion_id and event["action"] == "add":
+            return dict((event.get("payload") or {}).get("scope") or {})
+    return {}
+
+
+def _team(scope: dict[str, Any]) -> str | None:
+    """The team an exclusion's scope belongs to (None for fleet-wide), from the default catalog."""
+    from slo_pipelines.catalog.teams import service_teams, slo_teams
+
+    directory = os.environ.get("SLO_CATALOG_DIR") or (
+        "examples/fleet" if os.path.isdir("examples/fleet") else None
+    )
+    if directory is None or not scope:
+        return None
+    try:
+        catalog = load_catalog(directory)
+    except CatalogError:
+        return None
+    if "slo" in scope:
+        return slo_teams(catalog).get(scope["slo"], ("", None))[1]
+    return service_teams(catalog).get(scope.get("service", ""))
+
+
 def _approve(args: argparse.Namespace) -> int:
     warehouse = _warehouse(args.warehouse_url)
     proposals = {p["id"]: p for p in warehouse.read_outage_proposals()}
@@ -181,8 +266,17 @@ def _approve(args: argparse.Namespace) -> int:
         "approver": args.approver,
         **({"ticket": args.ticket} if args.ticket else {}),
     }
+    _segregate(args.requester, args.approver)
     parse_add_payload(args.proposal_id, payload)
     warehouse.append_exclusion_event(args.proposal_id, "add", payload, recorded_by=args.approver)
+    warehouse.append_audit(
+        args.approver,
+        "exclusion.approve",
+        args.proposal_id,
+        proposal["reason"],
+        payload,
+        _team(payload["scope"]),
+    )
     print(f"approved {args.proposal_id}: {proposal['scope']} {proposal['start']} → {proposal['end']}")
     return 0
 
@@ -205,23 +299,29 @@ def _guarded(run: Any, args: argparse.Namespace) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     payload = _payload(args)
-    catalog = load_catalog(args.catalog) if args.catalog else None
+    _segregate(args.requester, args.approver)
+    catalog = load_catalog(_catalog_dir(args.catalog))
     _check_share(args.max_share)
-    if catalog is not None:
-        payload["reviewPeriodSeconds"] = catalog_review_periods(catalog)(_scope_of(payload))
+    payload["reviewPeriodSeconds"] = catalog_review_periods(catalog)(_scope_of(payload))
     exclusion_id = args.id or f"exc-{uuid.uuid4().hex[:12]}"
     try:
-        parse_add_payload(
-            exclusion_id, payload, registry=None if catalog is None else catalog_registry(catalog)
-        )
+        parse_add_payload(exclusion_id, payload, registry=catalog_registry(catalog))
     except ExclusionInputError as exc:
         raise UserError(f"{OPTION_OF_FIELD.get(exc.field, exc.field)}: {exc.message}") from None
     warehouse = _warehouse(args.warehouse_url)
     if any(e["exclusion_id"] == exclusion_id for e in _events(warehouse)):
         raise UserError(f"--id: an exclusion with this id already exists (got {exclusion_id!r})")
     warehouse.append_exclusion_event(exclusion_id, "add", payload, recorded_by=args.requester)
+    warehouse.append_audit(
+        args.requester, "exclusion.add", exclusion_id, args.reason, payload, _team(payload["scope"])
+    )
     added = _by_id(_fold(warehouse, catalog, args.max_share), exclusion_id)
-    review = f"; needs review: {'; '.join(added.review_reasons)}" if added.needs_review else ""
+    review = (
+        f"; needs review: {'; '.join(added.review_reasons)}; it changes no budget until a second person "
+        f"approves it (slo exclusions review {exclusion_id} --reviewer NAME --decision approve --reason ...)"
+        if added.needs_review
+        else ""
+    )
     print(f"added {exclusion_id} ({added.rule.category}, {_scope(added)}){review}")
     return 0
 
@@ -229,12 +329,25 @@ def _add(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     _check_share(args.max_share)
     catalog = load_catalog(args.catalog) if args.catalog else None
-    exclusions = _fold(_warehouse(args.warehouse_url), catalog, args.max_share)
+    warehouse = _warehouse(args.warehouse_url)
+    exclusions = _fold(warehouse, catalog, args.max_share)
     shown = [x for x in exclusions if args.state == "all" or x.state == args.state]
+    proposals: list[dict[str, Any]] = []
+    if args.pending:
+        shown = [x for x in shown if x.state == "active" and x.review_state == "pending"]
+        approved = {x.id for x in exclusions}
+        proposals = [p for p in warehouse.read_outage_proposals() if p["id"] not in approved]
     if args.format == "json":
-        print(json.dumps({"exclusions": [x.to_json() for x in shown]}, indent=2))
+        body: dict[str, Any] = {"exclusions": [x.to_json() for x in shown]}
+        if args.pending:
+            body["proposals"] = proposals
+        print(json.dumps(body, indent=2, default=str))
     else:
         print(_table(shown, args.format))
+        if args.pending and args.format == "table":
+            print(f"\nproposals awaiting approval: {len(proposals)}")
+            for p in proposals:
+                print(f"  {p['id']}  {p['scope']}  {p['start']} → {p['end']}  {p['reason']}")
     return 0
 
 
@@ -249,9 +362,11 @@ def _revoke(args: argparse.Namespace) -> int:
             f"exclusion {args.exclusion_id!r} was already revoked by {target.revocation.recorded_by} "
             f"({target.revocation.reason})"
         )
+    scope = _added_scope(warehouse, args.exclusion_id)
     warehouse.append_exclusion_event(
-        args.exclusion_id, "revoke", {"reason": args.reason}, recorded_by=args.by
+        args.exclusion_id, "revoke", {"reason": args.reason, "scope": scope}, recorded_by=args.by
     )
+    warehouse.append_audit(args.by, "exclusion.revoke", args.exclusion_id, args.reason, None, _team(scope))
     print(f"revoked {args.exclusion_id}")
     return 0
 
@@ -320,15 +435,9 @@ def _check_share(value: float) -> None:
 
 
 def _warehouse(url: str | None) -> Any:
-    from slo_pipelines.resources.warehouse import WarehouseResource
+    from slo_pipelines.cli.audit_log import open_warehouse
 
-    chosen = url or os.environ.get("SLO_WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL
-    warehouse = WarehouseResource(url=chosen)
-    try:
-        warehouse.ensure_schema()
-    except ValueError as exc:
-        raise UserError(f"--warehouse-url: {str(exc).removeprefix('warehouse url: ')}", EXIT_USAGE) from None
-    return warehouse
+    return open_warehouse(url)
 
 
 def _events(warehouse: Any) -> list[dict[str, Any]]:
@@ -336,9 +445,20 @@ def _events(warehouse: Any) -> list[dict[str, Any]]:
     return events
 
 
+def _catalog_dir(option: str | None) -> str:
+    """Scopes are always checked against a catalog: the option, $SLO_CATALOG_DIR, or the example fleet."""
+    chosen = option or os.environ.get("SLO_CATALOG_DIR")
+    if chosen:
+        return chosen
+    if os.path.isdir("examples/fleet"):
+        return "examples/fleet"
+    raise UserError("--catalog: required to check the scope (or set SLO_CATALOG_DIR)", EXIT_USAGE)
+
+
 def _fold(warehouse: Any, catalog: Catalog | None, max_share: float) -> list[RuntimeExclusion]:
     return fold_events(
         _events(warehouse),
+        reviews=warehouse.read_exclusion_reviews(),
         policy=ReviewPolicy(max_share=max_share),
         period_for=None if catalog is None else catalog_review_periods(catalog),
     )
@@ -367,13 +487,37 @@ def _when(x: RuntimeExclusion) -> str:
 
 
 def _table(exclusions: list[RuntimeExclusion], fmt: str) -> str:
-    headers = ["ID", "STATE", "CATEGORY", "SCOPE", "WHEN", "FLAGS", "REASON"]
+    headers = [
+        "ID",
+        "STATE",
+        "CATEGORY",
+        "SCOPE",
+        "WHEN",
+        "FLAGS",
+        "REVIEW",
+        "REQUESTER",
+        "APPROVER",
+        "REASON",
+    ]
     rows = []
     for x in exclusions:
         flags = ",".join(
             name for name, on in (("retroactive", x.retroactive), ("needs_review", x.needs_review)) if on
         )
-        rows.append([x.id, x.state, x.rule.category, _scope(x), _when(x), flags or "-", x.rule.reason])
+        rows.append(
+            [
+                x.id,
+                x.state,
+                x.rule.category,
+                _scope(x),
+                _when(x),
+                flags or "-",
+                x.review_state,
+                x.requester,
+                x.approver,
+                x.rule.reason,
+            ]
+        )
     return render_table(rows, headers, fmt)
 
 

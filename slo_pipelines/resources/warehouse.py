@@ -466,6 +466,33 @@ class WarehouseResource(dg.ConfigurableResource):
             rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings().all()
         return [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
 
+    def append_exclusion_review(
+        self, exclusion_id: str, decision: str, reviewer: str, reason: str, scope: Mapping[str, Any]
+    ) -> int:
+        """Record the second approval (`approve`) or rejection (`reject`) of a flagged exclusion."""
+        if decision not in ("approve", "reject"):
+            raise WarehouseInputError(
+                f"exclusion_reviews.decision: must be approve or reject (got {decision!r})"
+            )
+        values = {
+            "exclusion_id": exclusion_id,
+            "decision": decision,
+            "reviewer": reviewer,
+            "reason": reason,
+            "recorded_at": datetime.now(UTC),
+            "scope": json_safe(dict(scope)),
+        }
+        with self._begin() as conn:
+            key = conn.execute(schema.exclusion_reviews.insert().values(**values)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def read_exclusion_reviews(self) -> list[dict[str, Any]]:
+        t = schema.exclusion_reviews
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings().all()
+        return [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
+
     # ---- audit log ----------------------------------------------------------------------------
 
     def append_audit(

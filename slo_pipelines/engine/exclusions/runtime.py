@@ -91,6 +91,18 @@ class Revocation:
 
 
 @dataclass(frozen=True)
+class Review:
+    """The second approval (or rejection) of a flagged exclusion, by someone other than its requester
+    and approver (segregation of duties)."""
+
+    event_id: int
+    recorded_at: datetime
+    reviewer: str
+    decision: str  # approve | reject
+    reason: str
+
+
+@dataclass(frozen=True)
 class RuntimeExclusion:
     """One exclusion as the log says it stands: its rule, its provenance and its review flags."""
 
@@ -108,10 +120,23 @@ class RuntimeExclusion:
     review_period_seconds: int
     review_reasons: tuple[str, ...]
     revocation: Revocation | None = None
+    review: Review | None = None
 
     @property
     def state(self) -> str:
         return "revoked" if self.revocation is not None else "active"
+
+    @property
+    def review_state(self) -> str:
+        """`not_required`, `pending` (flagged, waiting for a second approval), `approved` or `rejected`."""
+        if self.review is not None:
+            return "approved" if self.review.decision == "approve" else "rejected"
+        return "pending" if self.needs_review else "not_required"
+
+    @property
+    def applies(self) -> bool:
+        """Whether budgets honour it: not revoked, and approved a second time when it was flagged."""
+        return self.revocation is None and self.review_state in ("not_required", "approved")
 
     @property
     def retroactive(self) -> bool:
@@ -154,6 +179,11 @@ class RuntimeExclusion:
             "largest_share": self.largest_share,
             "needs_review": self.needs_review,
             "review_reasons": list(self.review_reasons),
+            "review_state": self.review_state,
+            "reviewed_by": None if self.review is None else self.review.reviewer,
+            "reviewed_at": None if self.review is None else _iso(self.review.recorded_at),
+            "review_reason": None if self.review is None else self.review.reason,
+            "applies": self.applies,
             "revoked_at": None if revoked is None else _iso(revoked.recorded_at),
             "revoked_by": None if revoked is None else revoked.recorded_by,
             "revoke_reason": None if revoked is None else revoked.reason,
@@ -347,6 +377,29 @@ def review_reasons(
     return tuple(reasons), share, in_advance
 
 
+# ---- segregation of duties ----------------------------------------------------------------------
+
+
+def same_person(a: str, b: str) -> bool:
+    """Names compare without case or surrounding space: `Bob` approving `bob`'s request is one person."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def check_segregation(requester: str, approver: str, reviewer: str | None = None) -> None:
+    """ExclusionInputError when one person holds two of the roles (SOC 2 CC6.1 / ISO 27001 A.5.3)."""
+    if same_person(requester, approver):
+        raise ExclusionInputError(
+            "approver", f"must differ from the requester (segregation of duties; got {approver!r} for both)"
+        )
+    if reviewer is not None:
+        for role, name in (("requester", requester), ("approver", approver)):
+            if same_person(reviewer, name):
+                raise ExclusionInputError(
+                    "reviewer",
+                    f"must differ from the exclusion's {role} (segregation of duties; got {reviewer!r})",
+                )
+
+
 # ---- folding the log ----------------------------------------------------------------------------
 
 
@@ -356,12 +409,38 @@ def fold_events(
     as_of: datetime | None = None,
     policy: ReviewPolicy = ReviewPolicy(),
     period_for: Callable[[Scope], int] | None = None,
+    reviews: Iterable[Mapping[str, Any]] = (),
 ) -> list[RuntimeExclusion]:
     """Every exclusion the log describes, in the order added, as it stood at `as_of` (default: now).
 
     Events are rows of the warehouse's `exclusions` table (id, exclusion_id, action, payload,
     recorded_by, recorded_at). A revoke hides its exclusion from then on; it never changes the add.
+    `reviews` are rows of `exclusion_reviews` (id, exclusion_id, decision, reviewer, reason,
+    recorded_at); the first one recorded for an exclusion decides, later ones change nothing.
     """
+    folded = _fold_adds_and_revokes(events, as_of, policy, period_for)
+    for row in sorted(reviews, key=lambda r: int(r["id"])):
+        recorded_at = _aware(row["recorded_at"])
+        current = folded.get(str(row["exclusion_id"]))
+        if (
+            current is None
+            or current.review is not None
+            or (as_of is not None and recorded_at > _aware(as_of))
+        ):
+            continue
+        review = Review(
+            int(row["id"]), recorded_at, str(row["reviewer"]), str(row["decision"]), str(row["reason"])
+        )
+        folded[current.id] = replace(current, review=review)
+    return list(folded.values())
+
+
+def _fold_adds_and_revokes(
+    events: Iterable[Mapping[str, Any]],
+    as_of: datetime | None,
+    policy: ReviewPolicy,
+    period_for: Callable[[Scope], int] | None,
+) -> dict[str, RuntimeExclusion]:
     by_id: dict[str, RuntimeExclusion] = {}
     for event in sorted(events, key=lambda e: int(e["id"])):
         recorded_at = _aware(event["recorded_at"])
@@ -413,12 +492,12 @@ def fold_events(
                 by_id[exclusion_id] = replace(current, revocation=revocation)
         else:
             raise ExclusionLogError(f"{where}: unknown action {show(action)}; expected add or revoke")
-    return list(by_id.values())
+    return by_id
 
 
 def active_rules(exclusions: Iterable[RuntimeExclusion]) -> list[ExclusionRule]:
-    """The rules the engine applies: every exclusion not revoked."""
-    return [x.rule for x in exclusions if x.revocation is None]
+    """The rules the engine applies: every exclusion not revoked, and approved twice when flagged."""
+    return [x.rule for x in exclusions if x.applies]
 
 
 # ---- budget restored ----------------------------------------------------------------------------
@@ -529,14 +608,19 @@ def _iso(value: datetime) -> str:
     return (moment - timedelta(microseconds=moment.microsecond)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def with_runtime_exclusions(catalog: Catalog, events: Iterable[Mapping[str, Any]]) -> Catalog:
-    """The catalog as evaluations must see it: its own exclusions plus the active runtime ones.
+def with_runtime_exclusions(
+    catalog: Catalog, events: Iterable[Mapping[str, Any]], reviews: Iterable[Mapping[str, Any]] = ()
+) -> Catalog:
+    """The catalog as evaluations must see it: its own exclusions plus the runtime ones that apply
+    (active, and approved a second time when flagged for review).
 
     Runtime exclusions also join the documents, so the catalog digest of every result changes when an
     exclusion is added or revoked: a recomputed number always says which exclusions it honoured.
     """
     runtime = [
-        r for r in fold_events(events, period_for=catalog_review_periods(catalog)) if r.state == "active"
+        r
+        for r in fold_events(events, period_for=catalog_review_periods(catalog), reviews=reviews)
+        if r.applies
     ]
     if not runtime:
         return catalog
