@@ -212,7 +212,8 @@ def _review(args: argparse.Namespace) -> int:
         _team(scope),
     )
     effect = "now applies to budgets" if args.decision == "approve" else "will not apply"
-    print(f"{args.decision}d {args.exclusion_id}: {effect}")
+    done = {"approve": "approved", "reject": "rejected"}[args.decision]
+    print(f"{done} {args.exclusion_id}: {effect}")
     return 0
 
 
