@@ -14,6 +14,7 @@ from slo_pipelines.assets.notifications import alert_notifications
 from slo_pipelines.assets.partitions import daily_partitions
 from slo_pipelines.assets.probes import probe_results
 from slo_pipelines.assets.sla import compliance_reports, contract_months, sla_periods
+from slo_pipelines.resources.archive import ArchiveResource
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.incident_sources import IncidentPollingResource
 from slo_pipelines.resources.notifiers import Notifier, OpsgenieNotifier, PagerDutyNotifier
@@ -113,6 +114,7 @@ defs = dg.Definitions(
         ),
         "warehouse": WarehouseResource(url=_env_or("SLO_WAREHOUSE_URL", DEFAULT_WAREHOUSE_URL)),
         "reports": ReportStoreResource(base_dir=os.environ.get("SLO_REPORT_DIR", "out/reports")),
+        "archive": ArchiveResource(path=os.environ.get("SLO_ARCHIVE_DIR", "out/archive")),
         "prometheus": PrometheusResource(
             url=_env_or("SLO_PROMETHEUS_URL", ""), ingest=os.environ.get("SLO_PROMETHEUS_INGEST", "") == "1"
         ),

@@ -9,6 +9,7 @@ import pandas as pd
 from slo_pipelines.assets import ALL_ASSETS
 from slo_pipelines.catalog import load_catalog
 from slo_pipelines.definitions import slo_pipeline_job
+from slo_pipelines.resources.archive import ArchiveResource
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.demo_history import generate
 from slo_pipelines.resources.prometheus import PrometheusResource
@@ -35,6 +36,7 @@ def resources(
         "samples": SampleSourceResource(drop_dir=str(tmp / "drop")),
         "warehouse": WarehouseResource(url=warehouse_url or f"sqlite:///{tmp / 'warehouse.db'}"),
         "reports": ReportStoreResource(base_dir=str(tmp / "reports")),
+        "archive": ArchiveResource(path=str(tmp / "archive")),
     }
 
 

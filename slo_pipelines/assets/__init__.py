@@ -1,5 +1,6 @@
 """Thin Dagster assets: read through resources, compute in `engine/`, write through resources."""
 
+from slo_pipelines.assets.archive import compliance_archive
 from slo_pipelines.assets.budgets import burn_rate_alerts, error_budgets
 from slo_pipelines.assets.clean import sli_clean
 from slo_pipelines.assets.decisions import policy_decisions
@@ -30,4 +31,5 @@ RECOMPUTE_ASSETS = [
     policy_decisions,
     incident_impact,
     budget_report,
+    compliance_archive,
 ]

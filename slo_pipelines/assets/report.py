@@ -3,10 +3,13 @@
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.engine.archive.chain import ArchiveError
 from slo_pipelines.engine.budgets.report_model import budget_report as build_report
 from slo_pipelines.engine.budgets.report_model import window_events
 from slo_pipelines.engine.common.timeutil import format_instant
+from slo_pipelines.engine.exclusions.runtime import catalog_review_periods, fold_events
 from slo_pipelines.reports import render_markdown_summary
+from slo_pipelines.resources.archive import ArchiveResource
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
@@ -20,6 +23,7 @@ def budget_report(
     catalog: CatalogResource,
     warehouse: WarehouseResource,
     reports: ReportStoreResource,
+    archive: ArchiveResource,
 ) -> dg.MaterializeResult:
     """Latest budgets with burn-down charts and the exclusions that applied."""
     snapshots = warehouse.read_budget_snapshots()
@@ -31,6 +35,18 @@ def budget_report(
     report = build_report(
         warehouse_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}", events
     )
+    report["exclusion_register"] = [
+        r.to_json()
+        for r in fold_events(
+            warehouse.read_exclusion_events(),
+            reviews=warehouse.read_exclusion_reviews(),
+            period_for=catalog_review_periods(cat),
+        )
+    ]
+    try:
+        report["archive_head"] = archive.archive().head()
+    except ArchiveError as exc:  # a damaged archive must not stop the daily report; verify says why
+        context.log.warning(f"archive head unavailable: {exc}")
     paths = reports.write("budget-" + format_instant(at).replace(":", ""), report)
     statuses = [s["status"] for s in report["slos"]]
     context.log.info(f"report written to {paths['html']}")

@@ -26,6 +26,7 @@ def _prepare_environment(out_dir: Path, catalog_dir: Path, first_day: str) -> Pa
     os.environ["SLO_DEMO_FLEET"] = "1"
     os.environ["SLO_CATALOG_DIR"] = str(catalog_dir)
     os.environ["SLO_REPORT_DIR"] = str(out_dir / "reports")
+    os.environ["SLO_ARCHIVE_DIR"] = str(out_dir / "archive")
     Path(".slo").mkdir(exist_ok=True)
     # partitions start where the generated history starts (read when the definitions are imported;
     # `make dev` reads the same day from this file)

@@ -30,3 +30,15 @@ class CatalogResource(dg.ConfigurableResource):
     def load(self) -> Catalog:
         path = configured(self.path)
         return _load(path, _mtimes(path))
+
+    def files(self) -> dict[str, bytes]:
+        """Every YAML file of the catalog, path relative to the catalog directory -> bytes (for the
+        compliance archive, so an archived period can be recomputed from its own catalog)."""
+        root = Path(configured(self.path))
+        if not root.is_dir():
+            return {root.name: root.read_bytes()}
+        return {
+            f.relative_to(root).as_posix(): f.read_bytes()
+            for f in sorted(root.rglob("*.y*ml"))
+            if f.is_file()
+        }

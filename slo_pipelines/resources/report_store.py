@@ -67,6 +67,25 @@ class ReportStoreResource(dg.ConfigurableResource):
     def write(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
         return write_files(self.path(name), render_budget_files(report))
 
+    def period_dir(self, period: str) -> Path:
+        """Where every report of a closed period goes (`periods/<period>/<kind>/...`); the compliance
+        archive takes every file found there, so a new kind of period report is archived unchanged."""
+        return Path(self.base_dir) / "periods" / period
+
+    def write_period(self, period: str, kind: str, report: dict[str, Any]) -> dict[str, Path]:
+        return write_files(self.period_dir(period) / kind, render_budget_files(report))
+
+    def period_files(self, period: str) -> dict[str, bytes]:
+        """Every finished file under the period's directory, path relative to it -> bytes."""
+        base = self.period_dir(period)
+        if not base.is_dir():
+            return {}
+        return {
+            p.relative_to(base).as_posix(): p.read_bytes()
+            for p in sorted(base.rglob("*"))
+            if p.is_file() and not p.name.startswith(".")  # temp files of an unfinished write
+        }
+
     def write_quality(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
         return write_files(self.path(name), render_quality_files(report))
 

@@ -1,0 +1,106 @@
+"""`compliance_archive`: every closed period's reports and evidence, written once into the
+tamper-evident archive (DESIGN.md §10), with the chain head in the audit log and in the reports."""
+
+import hashlib
+import io
+
+import dagster as dg
+
+from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.engine.archive.evidence import digests_evidence, exclusions_evidence, to_bytes
+from slo_pipelines.engine.archive.periods import closed_months, month_bounds, period_records
+from slo_pipelines.engine.budgets.report_model import budget_report as build_report
+from slo_pipelines.engine.budgets.snapshots import history_start
+from slo_pipelines.engine.common.timeutil import format_instant
+from slo_pipelines.engine.exclusions.runtime import catalog_review_periods, fold_events
+from slo_pipelines.resources.archive import Archive, ArchiveResource
+from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.report_store import ReportStoreResource
+from slo_pipelines.resources.warehouse import WarehouseResource
+
+ACTOR = "compliance_archive"
+
+
+@dg.asset(group_name="reports", deps=["budget_report"], kinds={"archive"})
+def compliance_archive(
+    context: dg.AssetExecutionContext,
+    catalog: CatalogResource,
+    warehouse: WarehouseResource,
+    reports: ReportStoreResource,
+    archive: ArchiveResource,
+) -> dg.MaterializeResult:
+    """Archive each closed month not archived yet: its reports, exclusions, incidents and inputs."""
+    snapshots = warehouse.read_budget_snapshots()
+    if snapshots.empty:
+        raise dg.Failure("no budget snapshots yet: materialize error_budgets first")
+    store = archive.archive()
+    done = {e["path"].split("/")[1] for e in store.entries() if e["path"].endswith("/digests.json")}
+    archived = []
+    for period in closed_months(int(snapshots["at"].min()), int(snapshots["at"].max())):
+        if period in done:
+            continue
+        written = _archive_period(period, catalog, warehouse, reports, store)
+        archived.append(period)
+        context.log.info(f"archived {period}: {written} records, head {store.head()}")
+    head = store.head()
+    return dg.MaterializeResult(
+        metadata={
+            "archive": dg.MetadataValue.path(str(store.root)),
+            "periods_archived": ", ".join(archived) or "none new",
+            "records": len(store.entries()),
+            "chain_head": head,
+        }
+    )
+
+
+def _archive_period(
+    period: str,
+    catalog: CatalogResource,
+    warehouse: WarehouseResource,
+    reports: ReportStoreResource,
+    store: Archive,
+) -> int:
+    start, end = month_bounds(period)
+    cat = effective_catalog(catalog, warehouse)
+    events, reviews = warehouse.read_exclusion_events(), warehouse.read_exclusion_reviews()
+    report = build_report(warehouse_evaluator(cat, warehouse, end, end), end, f"Compliance period {period}")
+    report["archive_head"] = store.head()
+    runtime = [
+        r.to_json() for r in fold_events(events, reviews=reviews, period_for=catalog_review_periods(cat))
+    ]
+    report["exclusion_register"] = runtime
+    reports.write_period(period, "budget-report", report)
+    warehouse.append_audit(
+        ACTOR, "report.generate", f"period {period}", "closed period", {"head": report["archive_head"]}
+    )
+
+    buckets = warehouse.read_buckets(history_start(cat, end), end)
+    parquet = io.BytesIO()
+    buckets.to_parquet(parquet, index=False)
+    inputs = {
+        "inputs/buckets.parquet": parquet.getvalue(),
+        "inputs/exclusion-log.json": to_bytes({"events": events, "reviews": reviews}),
+    }
+    inputs.update({f"inputs/catalog/{name}": data for name, data in catalog.files().items()})
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in inputs.items()}
+    evidence = {
+        **inputs,
+        "exclusions.json": to_bytes(exclusions_evidence(period, runtime, report)),
+        "incidents.json": to_bytes(
+            {"period": period, "incidents": warehouse.read_incidents_between(start, end)}
+        ),
+        "digests.json": to_bytes(
+            digests_evidence(period, format_instant(start), format_instant(end), report, digests)
+        ),
+    }
+    records = period_records(period, reports.period_files(period), evidence)
+    for path, data, record_class in records:
+        store.write(path, data, record_class)
+    warehouse.append_audit(
+        ACTOR,
+        "archive.write",
+        f"period {period}",
+        "closed period archived",
+        {"records": len(records), "head": store.head()},
+    )
+    return len(records)
