@@ -39,8 +39,18 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     prune.add_argument("--by", default=None, help="who prunes (default: the current user)")
     prune.add_argument("--reason", default="retention period ended", help="why (kept in the tombstone)")
     _key_option(prune)
-    prune.add_argument("--warehouse-url", default=None, help="audit log (default $SLO_WAREHOUSE_URL)")
+    prune.add_argument(
+        "--warehouse-url", default=None, help="where the prune is logged (default $SLO_WAREHOUSE_URL)"
+    )
     prune.set_defaults(func=cmd_prune)
+
+    recompute = actions.add_parser(
+        "recompute", help="recompute an archived period from its archived inputs and compare"
+    )
+    recompute.add_argument("dir", metavar="DIR")
+    recompute.add_argument("--period", required=True, metavar="YYYY-MM", help="the archived period")
+    _key_option(recompute)
+    recompute.set_defaults(func=cmd_recompute)
 
 
 def _key_option(p: argparse.ArgumentParser) -> None:
@@ -102,5 +112,93 @@ def cmd_prune(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     for stone in stones:
         print(f"deleted {stone['path']} (tombstone seq {stone['seq']})")
+    if stones and (args.warehouse_url or os.environ.get("SLO_WAREHOUSE_URL")):
+        from slo_pipelines.cli.audit_log import open_warehouse
+
+        open_warehouse(args.warehouse_url).append_audit(
+            by,
+            "archive.prune",
+            str(archive.root),
+            args.reason,
+            {"paths": [s["path"] for s in stones], "head": archive.head()},
+        )
     print(f"{len(stones)} records pruned; head {archive.head()}")
+    return 0
+
+
+def cmd_recompute(args: argparse.Namespace) -> int:
+    import hashlib
+    import io
+    import json
+    import tempfile
+    from datetime import datetime
+
+    import pandas as pd
+
+    from slo_pipelines.catalog import load_catalog
+    from slo_pipelines.engine.alerting.policies import warning_thresholds
+    from slo_pipelines.engine.archive.chain import ArchiveError
+    from slo_pipelines.engine.archive.evidence import compare, result_numbers
+    from slo_pipelines.engine.archive.periods import month_bounds
+    from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+    from slo_pipelines.engine.exclusions.runtime import with_runtime_exclusions
+
+    try:
+        month_bounds(args.period)
+    except ValueError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    archive = _archive(args)
+    try:
+        _, problems = archive.verify()
+    except ArchiveError as exc:
+        raise UserError(str(exc)) from None
+    if problems:
+        for line in problems:
+            print(line)
+        raise UserError(f"{args.dir}: archive not intact ({len(problems)} problems); nothing recomputed")
+    base = f"records/{args.period}/"
+    files = {e["path"][len(base) :]: e for e in archive.entries() if e["path"].startswith(base)}
+    if "digests.json" not in files:
+        periods = sorted(
+            {e["path"].split("/")[1] for e in archive.entries() if e["path"].endswith("/digests.json")}
+        )
+        raise UserError(f"--period: {args.period} is not archived (archived: {', '.join(periods) or 'none'})")
+
+    def read(name: str) -> bytes:
+        return (archive.root / base / name).read_bytes()
+
+    digests = json.loads(read("digests.json"))
+    problems = [
+        f"{name}: sha256 differs from digests.json"
+        for name, sha in digests["inputs_sha256"].items()
+        if hashlib.sha256(read(name)).hexdigest() != sha
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in files:
+            if name.startswith("inputs/catalog/"):
+                target = Path(tmp) / name.removeprefix("inputs/catalog/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(read(name))
+        catalog = load_catalog(tmp)
+    log = json.loads(read("inputs/exclusion-log.json"))
+    for row in (*log["events"], *log["reviews"]):
+        row["recorded_at"] = datetime.fromisoformat(row["recorded_at"])
+    catalog = with_runtime_exclusions(catalog, log["events"], log["reviews"])
+    buckets = pd.read_parquet(io.BytesIO(read("inputs/buckets.parquet")))
+    at = int(datetime.fromisoformat(digests["evaluated_at"].replace("Z", "+00:00")).timestamp())
+    evaluator = CatalogEvaluator(catalog, buckets, warning_thresholds(catalog))
+    recomputed = [result_numbers(r.to_json()) for r in evaluator.evaluate(at)]
+    if evaluator.catalog_digest != digests["catalog_digest"]:
+        problems.append(
+            f"catalog digest: archived {digests['catalog_digest']}, recomputed {evaluator.catalog_digest}"
+        )
+    problems += compare(digests["slos"], recomputed)
+    for line in problems:
+        print(line)
+    if problems:
+        return EXIT_INVALID
+    print(
+        f"period {args.period}: {len(recomputed)} objectives recomputed from the archived inputs; "
+        "numbers, catalog digest and input digests match"
+    )
     return 0

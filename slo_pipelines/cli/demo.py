@@ -15,7 +15,12 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
         "on a persistent local instance (SQLite under DAGSTER_HOME); `make dev` shows the runs afterwards.",
     )
     p.add_argument("--days", type=int, default=90, help="days of minute-level history (default 90)")
-    p.add_argument("--out", default="out/demo", metavar="DIR", help="where reports go (default out/demo)")
+    p.add_argument(
+        "--out",
+        default="out/demo",
+        metavar="DIR",
+        help="where reports (DIR/reports) and the compliance archive (DIR/archive) go (default out/demo)",
+    )
     p.add_argument(
         "--catalog",
         default="examples/fleet",

@@ -56,6 +56,12 @@ def print_summary(defs: dg.Definitions, catalog: Catalog, out_dir: Path) -> int:
     quality = sorted((out_dir / "reports").glob("quality-*/quality.html"))
     if quality:
         print(f"data quality: {quality[-1].resolve()}")
+    archive = out_dir / "archive"
+    if (archive / "manifest.jsonl").exists():
+        entries = (archive / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+        head = json.loads(entries[-1])["entry_hash"] if entries else "none"
+        print(f"archive: {archive.resolve()} ({len(entries)} records, chain head {head})")
+        print(f"  check it: slo archive verify {archive} --expect-head {head}")
     print("browse the runs: make dev  (then open http://127.0.0.1:3000)")
     return 0
 

@@ -1,0 +1,80 @@
+"""The `compliance_archive` asset end to end: a closed month's reports and evidence archived once,
+signed, verifiable, recomputable from the archive alone, with the chain head in the audit log and
+printed in the reports."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from slo_pipelines.cli import main
+from slo_pipelines.engine.audit.log import verify
+from tests.pipeline_helpers import D0, DAY, definitions, drop, fleet_samples, run_range
+
+KEY = "archive-test-key"
+
+
+@pytest.fixture
+def instance(tmp_path: Path):  # type: ignore[no-untyped-def]
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
+        yield inst
+
+
+def test_closed_month_is_archived_once_and_recomputes(
+    tmp_path: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("SLO_ARCHIVE_KEY", KEY)
+    drop(tmp_path, "history.parquet", fleet_samples(D0 - 3 * DAY, D0 + DAY))
+    defs = definitions(tmp_path)
+    assert run_range(defs, instance, "2026-10-29", "2026-10-31").success  # 2026-10 ends at the last day end
+    archive = tmp_path / "archive"
+    manifest = [json.loads(line) for line in (archive / "manifest.jsonl").read_text().splitlines()]
+    paths = {e["path"]: e for e in manifest}
+    for name, record_class in (
+        ("reports/budget-report/report.html", "budget_report"),
+        ("reports/budget-report/report.json", "budget_report"),
+        ("exclusions.json", "exclusions"),
+        ("incidents.json", "incidents"),
+        ("inputs/buckets.parquet", "digests"),
+        ("inputs/catalog/teams.yaml", "digests"),
+        ("digests.json", "digests"),
+    ):
+        assert paths[f"records/2026-10/{name}"]["record_class"] == record_class
+    assert all("signature" in e for e in manifest) and manifest[-1]["path"] == "records/2026-10/digests.json"
+    head = manifest[-1]["entry_hash"]
+
+    assert main(["archive", "verify", str(archive), "--expect-head", head]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"{len(manifest)} records verified"
+    assert main(["archive", "recompute", str(archive), "--period", "2026-10"]) == 0
+    assert "14 objectives recomputed" in capsys.readouterr().out
+
+    report = json.loads((archive / "records/2026-10/reports/budget-report/report.json").read_text())
+    digests = json.loads((archive / "records/2026-10/digests.json").read_text())
+    assert report["at"] == "2026-11-01T00:00:00Z" and report["archive_head"] == "0" * 64  # first period
+    assert {(s["name"], s["digest"]["buckets"]) for s in report["slos"]} == {
+        (s["name"], s["digest"]["buckets"]) for s in digests["slos"]
+    }
+
+    warehouse = defs.resources["warehouse"]
+    log = warehouse.read_audit_log()
+    writes = [e for e in log if e["action"] == "archive.write"]
+    assert [w["subject"] for w in writes] == ["period 2026-10"] and writes[0]["details"]["head"] == head
+    assert verify(log) == []
+
+    # a re-run archives nothing twice; the daily report prints the head it saw
+    assert run_range(defs, instance, "2026-10-31", "2026-10-31").success
+    assert len((archive / "manifest.jsonl").read_text().splitlines()) == len(manifest)
+    latest = sorted((tmp_path / "reports").glob("budget-*/report.html"))[-1].read_text()
+    assert head in latest
+
+    # a changed archived input no longer reproduces
+    parquet = archive / "records/2026-10/inputs/buckets.parquet"
+    parquet.write_bytes(parquet.read_bytes() + b"\0")
+    assert main(["archive", "recompute", str(archive), "--period", "2026-10"]) == 1
+    captured = capsys.readouterr()
+    assert "records/2026-10/inputs/buckets.parquet: modified" in captured.out
+    assert "archive not intact" in captured.err
+    assert main(["archive", "recompute", str(archive), "--period", "2026-09"]) == 1
