@@ -52,7 +52,8 @@ def _add(ident: str, scope: str, when: list[str], requester: str = "alice", appr
 def test_requester_cannot_approve_their_own_exclusion(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _add("e1", "service:payments-api", AHEAD, "bob", " Bob") == 1
     assert capsys.readouterr().err == (
-        "slo: error: --approver: must differ from the requester (segregation of duties; got ' Bob' for both)\n"
+        "slo: error: --approver: must differ from the requester "
+        "(segregation of duties; got ' Bob' for both)\n"
     )
     assert WarehouseResource(url=url).read_exclusion_events() == []
 
