@@ -12,6 +12,7 @@ from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.alerting.events import alert_events
 from slo_pipelines.engine.alerting.rules import LOOKBACKS, MAX_LOOKBACK_SECONDS
 from slo_pipelines.engine.budgets.snapshots import snapshot_digests, snapshot_rows
+from slo_pipelines.reports.markdown import markdown_frame
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -48,7 +49,7 @@ def error_budgets(
             "min_remaining_ratio": float(np.nanmin(latest["remaining_ratio"].to_numpy(dtype=float)))
             if latest["remaining_ratio"].notna().any()
             else None,
-            "preview": dg.MetadataValue.md(preview.to_markdown(index=False, floatfmt=".5f")),
+            "preview": dg.MetadataValue.md(markdown_frame(preview, floatfmt=".5f")),
         }
     )
 
@@ -78,7 +79,7 @@ def burn_rate_alerts(
             "alert_events": len(frame),
             "pages": int((frame["severity"] == "page").sum()) if len(frame) else 0,
             "tickets": int((frame["severity"] == "ticket").sum()) if len(frame) else 0,
-            "by_slo": dg.MetadataValue.md(counts.to_markdown(index=False) if len(counts) else "no alerts"),
+            "by_slo": dg.MetadataValue.md(markdown_frame(counts) if len(counts) else "no alerts"),
             "lookbacks": json.dumps(list(LOOKBACKS)),
             "max_lookback_seconds": MAX_LOOKBACK_SECONDS,
         }

@@ -17,6 +17,7 @@ from slo_pipelines.quality.collection import CollectionFinding
 from slo_pipelines.quality.report import audit_rows_for_warehouse
 from slo_pipelines.quality.series_consistency import RULE_NAMES, audit_series_days
 from slo_pipelines.quality.triage import KNOWN_SLO_CHECK, KNOWN_SLO_DESCRIPTION, triage_rows
+from slo_pipelines.reports.markdown import markdown_frame, markdown_table
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.prometheus import PrometheusResource
 from slo_pipelines.resources.sample_source import SampleSourceResource
@@ -27,12 +28,7 @@ READABLE_CHECK = "sample_files_readable"
 
 
 def _examples_md(examples: list[dict[str, object]]) -> str:
-    if not examples:
-        return ""
-    cols = list(examples[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(e.get(c, "")) for c in cols) + " |" for e in examples]
-    return "\n".join(lines)
+    return markdown_table(examples)
 
 
 @daily_asset(
@@ -103,7 +99,7 @@ def sli_buckets(
         severity=dg.AssetCheckSeverity.WARN,  # such rows belong to no day, so they block none
         metadata={
             "unplaced_rows": dg.MetadataValue.md(
-                unplaced[["source", "reason"]].head(20).to_markdown(index=False) if len(unplaced) else "none"
+                markdown_frame(unplaced[["source", "reason"]].head(20)) if len(unplaced) else "none"
             )
         },
     )
@@ -116,7 +112,7 @@ def sli_buckets(
             "rows_newly_quarantined": quarantined,
             "slos": len(per_slo),
             "rows_per_slo": dg.MetadataValue.md(
-                per_slo.to_frame("rows").to_markdown() if len(per_slo) else "none"
+                markdown_frame(per_slo.to_frame("rows"), index=True) if len(per_slo) else "none"
             ),
         }
     )

@@ -10,6 +10,7 @@ from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.budgets.buckets import group_buckets
 from slo_pipelines.engine.exclusions.dependency_outages import propose_outages
+from slo_pipelines.reports.markdown import markdown_text
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -24,7 +25,10 @@ def dependency_outage_proposals(
     buckets = group_buckets(warehouse.read_buckets(start, end), cat.slos)
     proposals = [p.to_json() for p in propose_outages(cat, buckets, start, end)]
     new = warehouse.add_outage_proposals(proposals)
-    lines = [f"- `{p['id']}` {p['start']} → {p['end']}: {p['reason']}" for p in proposals[:20]]
+    lines = [
+        f"- {markdown_text(p['id'])} {p['start']} → {p['end']}: {markdown_text(p['reason'])}"
+        for p in proposals[:20]
+    ]
     return dg.MaterializeResult(
         metadata={
             "proposals": len(proposals),

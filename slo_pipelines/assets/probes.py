@@ -9,6 +9,7 @@ import dagster as dg
 from slo_pipelines.catalog import CatalogError
 from slo_pipelines.engine.common.timeutil import TimeParseError, parse_instant
 from slo_pipelines.engine.sli.probe_results import probe_buckets
+from slo_pipelines.reports.markdown import markdown_table
 from slo_pipelines.resources.probes import ProbeConfigError, ProbeRunnerResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -16,14 +17,18 @@ PROBE_TICK_TAG = "slo-pipelines/probe-tick"
 
 
 def _results_md(rows: list[dict[str, object]]) -> str:
-    lines = ["| probe | slo | passed | latency ms | failing step | reason |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        reason = str(row["reason"] or "").replace("|", "\\|")
-        lines.append(
-            f"| {row['probe']} | {row['slo']} | {'yes' if row['passed'] else 'NO'} | {row['latency_ms']} "
-            f"| {row['failing_step'] or ''} | {reason} |"
-        )
-    return "\n".join(lines)
+    shown = [
+        {
+            "probe": row["probe"],
+            "slo": row["slo"],
+            "passed": "yes" if row["passed"] else "NO",
+            "latency ms": row["latency_ms"],
+            "failing step": row["failing_step"] or "",
+            "reason": row["reason"] or "",
+        }
+        for row in rows
+    ]
+    return markdown_table(shown)
 
 
 @dg.asset(group_name="probes", kinds={"python"})

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from slo_pipelines.reports.render import _html_env
+from slo_pipelines.reports.render import _html_env, markdown_cell
 
 
 def render_quality_html(report: dict[str, Any]) -> str:
@@ -25,7 +25,7 @@ def render_quality_markdown(report: dict[str, Any], max_rows: int = 20) -> str:
     if not failing:
         return f"All collection audits passed for {len(report['days'])} day(s)."
     lines = ["| day | rule | SLOs failing | examples |", "|---|---|---:|---|"]
-    lines += [f"| {d} | {n} | {c} | {e} |" for d, n, c, e in failing[:max_rows]]
+    lines += [f"| {d} | {markdown_cell(n)} | {c} | {markdown_cell(e)} |" for d, n, c, e in failing[:max_rows]]
     if len(failing) > max_rows:
         lines.append(f"\n{len(failing) - max_rows} more failing rule-days in report.json")
     return "\n".join(lines)

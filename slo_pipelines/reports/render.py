@@ -343,7 +343,7 @@ def _html_env() -> Environment:
     return env
 
 
-def _markdown_cell(value: Any) -> str:
+def markdown_cell(value: Any) -> str:
     """Markdown renderers pass raw HTML through, so cell text is entity-escaped and pipes are quoted."""
     text = "" if value is None else str(value)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -355,7 +355,7 @@ def _markdown_env() -> Environment:
     env = Environment(
         loader=PackageLoader("slo_pipelines.reports", "templates"),
         autoescape=False,
-        finalize=_markdown_cell,
+        finalize=markdown_cell,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -21,6 +21,7 @@ import numpy as np
 import requests
 from pydantic import Field
 
+from slo_pipelines.engine.common.redaction import redact, redact_url, url_secrets
 from slo_pipelines.engine.sli.counters import CounterSeries
 from slo_pipelines.resources.http_retry import (
     RETRY_STATUSES,
@@ -69,7 +70,11 @@ def parse_headers(text: str, source: str) -> dict[str, str]:
             continue
         name, sep, value = part.partition(":")
         if not sep or not name.strip():
-            raise PrometheusError(f"{source}: expected 'Name: value' (got {part.strip()!r})")
+            # the malformed part may be a token pasted without its name: never echo it
+            raise PrometheusError(
+                f"{source}: expected 'Name: value' pairs separated by ';' (a part of "
+                f"{len(part.strip())} characters has no ':'; value not shown)"
+            )
         headers[name.strip()] = value.strip()
     return headers
 
@@ -135,6 +140,13 @@ class PrometheusClient:
             raise PrometheusError("max_points_per_series must be at least 2")
         self.settings = settings
         self.base = settings.url.rstrip("/")
+        self.shown_base = redact_url(self.base)
+        self._secrets = [
+            *url_secrets(self.base),
+            *settings.headers.values(),
+            *(v.split(" ", 1)[1] for v in settings.headers.values() if " " in v),  # "Bearer <token>"
+            *(settings.basic_auth[1:] if settings.basic_auth else ()),
+        ]
         self.session = session or requests.Session()
         self.session.headers.update(dict(settings.headers))
         if settings.basic_auth is not None:
@@ -143,10 +155,14 @@ class PrometheusClient:
         self.warnings: list[str] = []
         self.requests_made = 0
 
+    def redact(self, text: str) -> str:
+        """`text` without this client's credentials (URL password, header values, basic-auth password)."""
+        return redact(text, self._secrets)
+
     # -- transport ---------------------------------------------------------------------------------
     def _call(self, path: str, params: Mapping[str, str], query: str) -> Any:
         url = f"{self.base}{path}"
-        what = f"Prometheus {url} query {query!r}"
+        what = f"Prometheus {self.shown_base}{path} query {query!r}"
         policy = RetryPolicy(
             self.settings.max_retries + 1, self.settings.backoff_seconds, self.settings.max_backoff_seconds
         )
@@ -161,14 +177,16 @@ class PrometheusClient:
             except requests.ConnectionError as exc:
                 raise RetryableError(f"cannot connect ({type(exc).__name__})") from None
             except requests.RequestException as exc:
-                raise PrometheusError(f"{what}: request failed: {exc}") from None
+                raise PrometheusError(f"{what}: request failed: {self.redact(str(exc))}") from None
             code = response.status_code
             if code in RETRY_STATUSES:
                 raise RetryableError(
-                    f"HTTP {code}{_reason(response)}", code, retry_after_seconds(response.headers)
+                    f"HTTP {code}{self.redact(_reason(response))}",
+                    code,
+                    retry_after_seconds(response.headers),
                 )
             if code >= 400:
-                raise PrometheusError(f"{what}: HTTP {code}{_reason(response)}")
+                raise PrometheusError(f"{what}: HTTP {code}{self.redact(_reason(response))}")
             return response
 
         try:

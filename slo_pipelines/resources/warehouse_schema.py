@@ -398,9 +398,9 @@ def _migration_15_row_level_security(conn: Connection) -> None:
     slo_teams.create(conn, checkfirst=True)
     access_grants.create(conn, checkfirst=True)
     if conn.dialect.name == "postgresql":
-        from slo_pipelines.resources.warehouse_access import install_row_level_security
+        from slo_pipelines.resources.warehouse_rls import install_row_level_security
 
-        install_row_level_security(conn)
+        install_row_level_security(conn, METADATA.tables)
 
 
 def _migration_16_exclusion_reviews(conn: Connection) -> None:
