@@ -23,7 +23,13 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     grant.add_argument(
         "--catalog", required=True, metavar="DIR", help="catalog directory (teams and services)"
     )
-    grant.add_argument("--role", required=True, choices=ROLES)
+    grant.add_argument(
+        "--role",
+        required=True,
+        choices=ROLES,
+        help="viewer: its team's rows; team_admin: also its team's exclusions; "
+        "auditor: reads all, writes nothing; admin: everything",
+    )
     grant.add_argument("--team", help="the team (viewer and team_admin only)")
     grant.add_argument("--db-role", required=True, metavar="NAME", help="an existing database role")
     grant.add_argument("--by", default=None, help="who grants (default: the current user)")

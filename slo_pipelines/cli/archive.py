@@ -32,7 +32,7 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     prune = actions.add_parser(
         "prune", help="delete records whose retention ended, leaving a tombstone entry for each"
     )
-    prune.add_argument("dir", metavar="DIR")
+    prune.add_argument("dir", metavar="DIR", help="archive directory")
     prune.add_argument(
         "paths", nargs="*", metavar="PATH", help="records to delete (default: every record past retention)"
     )
@@ -47,7 +47,7 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     recompute = actions.add_parser(
         "recompute", help="recompute an archived period from its archived inputs and compare"
     )
-    recompute.add_argument("dir", metavar="DIR")
+    recompute.add_argument("dir", metavar="DIR", help="archive directory")
     recompute.add_argument("--period", required=True, metavar="YYYY-MM", help="the archived period")
     _key_option(recompute)
     recompute.set_defaults(func=cmd_recompute)

@@ -139,10 +139,15 @@ def add_exclusions_parser(sub: "argparse._SubParsersAction[Any]") -> argparse.Ar
     review = actions.add_parser(
         "review", help="second approval (or rejection) of an exclusion flagged for review"
     )
-    review.add_argument("exclusion_id")
+    review.add_argument("exclusion_id", help="the flagged exclusion (see `slo exclusions list --pending`)")
     review.add_argument("--reviewer", required=True, help="who reviews (not the requester nor the approver)")
-    review.add_argument("--decision", required=True, choices=["approve", "reject"])
-    review.add_argument("--reason", required=True)
+    review.add_argument(
+        "--decision",
+        required=True,
+        choices=["approve", "reject"],
+        help="approve: it applies; reject: it never does",
+    )
+    review.add_argument("--reason", required=True, help="why (kept in the review and the audit log)")
     _warehouse_option(review)
     review.set_defaults(func=cmd_review)
     return p
