@@ -43,7 +43,13 @@ def test_closed_month_is_archived_once_and_recomputes(
         ("digests.json", "digests"),
     ):
         assert paths[f"records/2026-10/{name}"]["record_class"] == record_class
-    assert all("signature" in e for e in manifest) and manifest[-1]["path"] == "records/2026-10/digests.json"
+    assert all("signature" in e for e in manifest)
+    # the period's digests come last among its records; then the latest daily report
+    period_end = next(i for i, e in enumerate(manifest) if e["path"] == "records/2026-10/digests.json")
+    assert all(e["path"].startswith("records/2026-10/") for e in manifest[: period_end + 1])
+    assert {e["path"] for e in manifest[period_end + 1 :]} == {
+        f"records/daily/budget-2026-11-01T000000Z/report.{ext}" for ext in ("html", "json", "md")
+    }
     head = manifest[-1]["entry_hash"]
 
     assert main(["archive", "verify", str(archive), "--expect-head", head]) == 0
@@ -61,7 +67,11 @@ def test_closed_month_is_archived_once_and_recomputes(
     warehouse = defs.resources["warehouse"]
     log = warehouse.read_audit_log()
     writes = [e for e in log if e["action"] == "archive.write"]
-    assert [w["subject"] for w in writes] == ["period 2026-10"] and writes[0]["details"]["head"] == head
+    assert [w["subject"] for w in writes] == ["period 2026-10", "daily budget-2026-11-01T000000Z"]
+    assert (
+        writes[0]["details"]["head"] == manifest[period_end]["entry_hash"]
+        and writes[1]["details"]["head"] == head
+    )
     assert verify(log) == []
 
     # a re-run archives nothing twice; the daily report prints the head it saw

@@ -42,15 +42,39 @@ def compliance_archive(
         written = _archive_period(period, catalog, warehouse, reports, store)
         archived.append(period)
         context.log.info(f"archived {period}: {written} records, head {store.head()}")
+    latest = _archive_latest_report(int(snapshots["at"].max()), warehouse, reports, store)
     head = store.head()
     return dg.MaterializeResult(
         metadata={
             "archive": dg.MetadataValue.path(str(store.root)),
             "periods_archived": ", ".join(archived) or "none new",
+            "daily_report_archived": latest or "already archived",
             "records": len(store.entries()),
             "chain_head": head,
         }
     )
+
+
+def _archive_latest_report(
+    at: int, warehouse: WarehouseResource, reports: ReportStoreResource, store: Archive
+) -> str | None:
+    """The budget report at the last evaluated day end, archived once under `records/daily/`, so even
+    a history shorter than a month leaves its report in the archive."""
+    name = "budget-" + format_instant(at).replace(":", "")
+    files = reports.report_files(name)
+    known = {e["path"] for e in store.entries()}
+    if not files or all(f"records/daily/{name}/{f}" in known for f in files):
+        return None
+    for relative, data in sorted(files.items()):
+        store.write(f"daily/{name}/{relative}", data, "budget_report")
+    warehouse.append_audit(
+        ACTOR,
+        "archive.write",
+        f"daily {name}",
+        "latest budget report",
+        {"records": len(files), "head": store.head()},
+    )
+    return name
 
 
 def _archive_period(

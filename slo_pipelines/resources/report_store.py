@@ -77,14 +77,11 @@ class ReportStoreResource(dg.ConfigurableResource):
 
     def period_files(self, period: str) -> dict[str, bytes]:
         """Every finished file under the period's directory, path relative to it -> bytes."""
-        base = self.period_dir(period)
-        if not base.is_dir():
-            return {}
-        return {
-            p.relative_to(base).as_posix(): p.read_bytes()
-            for p in sorted(base.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")  # temp files of an unfinished write
-        }
+        return _finished_files(self.period_dir(period))
+
+    def report_files(self, name: str) -> dict[str, bytes]:
+        """Every finished file of the report `name` (a directory under the base), relative path -> bytes."""
+        return _finished_files(self.path(name))
 
     def write_quality(self, name: str, report: dict[str, Any]) -> dict[str, Path]:
         return write_files(self.path(name), render_quality_files(report))
@@ -97,3 +94,13 @@ class ReportStoreResource(dg.ConfigurableResource):
         """A period's compliance report: `index.html`, `report.json`, `summary.csv` and, per contract,
         its statement as `<contract>.html|json|csv`."""
         return write_files(self.path(name), render_compliance_files(report))
+
+
+def _finished_files(base: Path) -> dict[str, bytes]:
+    if not base.is_dir():
+        return {}
+    return {
+        p.relative_to(base).as_posix(): p.read_bytes()
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")  # temp files of an unfinished write
+    }
