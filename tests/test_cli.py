@@ -164,11 +164,11 @@ def test_short_demo_runs_the_whole_graph(tmp_path: Path) -> None:
     )
     reports = list((tmp_path / "out" / "demo" / "reports").glob("budget-*/report.html"))
     assert len(reports) == 1
-    # even two days leave the compliance archive with the latest report, and it verifies
+    # even two days leave the compliance archive with the latest report (fleet and 3 team bundles)
     archive = tmp_path / "out" / "demo" / "archive"
     verified = slo("archive", "verify", str(archive), cwd=tmp_path)
-    assert verified.returncode == 0 and verified.stdout.strip().endswith("3 records verified"), verified
-    assert f"archive: {archive.resolve()} (3 records" in out.stdout
+    assert verified.returncode == 0 and verified.stdout.strip().endswith("12 records verified"), verified
+    assert f"archive: {archive.resolve()} (12 records" in out.stdout
     runs = list((tmp_path / "home").glob("history/runs.db")) + list((tmp_path / "home").glob("storage"))
     assert runs, "the run is stored in the local instance"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 
 from slo_pipelines.cli import main
 from slo_pipelines.engine.audit.log import verify
@@ -47,8 +48,18 @@ def test_closed_month_is_archived_once_and_recomputes(
     # the period's digests come last among its records; then the latest daily report
     period_end = next(i for i, e in enumerate(manifest) if e["path"] == "records/2026-10/digests.json")
     assert all(e["path"].startswith("records/2026-10/") for e in manifest[: period_end + 1])
+    daily = "records/daily/budget-2026-11-01T000000Z"
     assert {e["path"] for e in manifest[period_end + 1 :]} == {
-        f"records/daily/budget-2026-11-01T000000Z/report.{ext}" for ext in ("html", "json", "md")
+        f"{daily}/{team}report.{ext}"
+        for team in ("", "teams/payments/", "teams/platform/", "teams/storefront/")
+        for ext in ("html", "json", "md")
+    }
+    bundle = json.loads((archive / daily / "teams/payments/report.json").read_text())
+    assert {s["name"] for s in bundle["slos"]} == {
+        "payments-availability",
+        "payment-gateway-availability",
+        "invoicing-availability",
+        "legacy-billing-availability",
     }
     head = manifest[-1]["entry_hash"]
 
@@ -73,6 +84,10 @@ def test_closed_month_is_archived_once_and_recomputes(
         and writes[1]["details"]["head"] == head
     )
     assert verify(log) == []
+    assert {"report.generate", "archive.write"} <= {e["action"] for e in log}
+    with warehouse.get_engine().connect() as conn:  # the team map row-level security keys on
+        teams = dict(conn.execute(sa.text("SELECT slo, team FROM slo_teams")).all())
+    assert teams["payments-availability"] == "payments" and teams["search-availability"] == "storefront"
 
     # a re-run archives nothing twice; the daily report prints the head it saw
     assert run_range(defs, instance, "2026-10-31", "2026-10-31").success

@@ -7,6 +7,7 @@ import io
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.catalog.teams import slo_teams
 from slo_pipelines.engine.archive.evidence import digests_evidence, exclusions_evidence, to_bytes
 from slo_pipelines.engine.archive.periods import closed_months, month_bounds, period_records
 from slo_pipelines.engine.budgets.report_model import budget_report as build_report
@@ -33,6 +34,7 @@ def compliance_archive(
     snapshots = warehouse.read_budget_snapshots()
     if snapshots.empty:
         raise dg.Failure("no budget snapshots yet: materialize error_budgets first")
+    warehouse.sync_slo_teams(slo_teams(catalog.load()))  # new SLOs reach their team's viewers
     store = archive.archive()
     done = {e["path"].split("/")[1] for e in store.entries() if e["path"].endswith("/digests.json")}
     archived = []

@@ -7,6 +7,8 @@ from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.catalog.budget_policy import catalog_budget_policies, policy_for_slo
 from slo_pipelines.engine.alerting.budget_decisions import DECISION_COLUMNS, decision_events, engaged_state
+from slo_pipelines.engine.common.timeutil import format_instant
+from slo_pipelines.reports.markdown import markdown_frame
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -30,6 +32,18 @@ def policy_decisions(
     frame = pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=DECISION_COLUMNS)
     if not frame.empty:
         warehouse.upsert_policy_decisions(frame)
+        warehouse.append_audit(
+            "policy_decisions",
+            "policy.decision",
+            f"{format_instant(start)}..{format_instant(end)}",
+            "budget policy evaluated on the day-end budgets",
+            {
+                "decisions": [
+                    {k: row[k] for k in ("slo", "objective", "action", "state", "at", "policy", "reason")}
+                    for row in frame.to_dict("records")
+                ]
+            },
+        )
     now = engaged_state(warehouse.read_policy_decisions(end=end + 1))
     engaged = pd.DataFrame(sorted(now), columns=["slo", "objective", "action"])
     return dg.MaterializeResult(
@@ -37,8 +51,6 @@ def policy_decisions(
             "events": len(frame),
             "engaged": int((frame["state"] == "engaged").sum()) if len(frame) else 0,
             "lifted": int((frame["state"] == "lifted").sum()) if len(frame) else 0,
-            "in_force": dg.MetadataValue.md(
-                engaged.to_markdown(index=False) if len(engaged) else "nothing engaged"
-            ),
+            "in_force": dg.MetadataValue.md(markdown_frame(engaged) if len(engaged) else "nothing engaged"),
         }
     )

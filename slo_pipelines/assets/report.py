@@ -3,9 +3,10 @@
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.catalog.teams import slo_teams, team_names
 from slo_pipelines.engine.archive.chain import ArchiveError
 from slo_pipelines.engine.budgets.report_model import budget_report as build_report
-from slo_pipelines.engine.budgets.report_model import window_events
+from slo_pipelines.engine.budgets.report_model import report_for_slos, window_events
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.engine.exclusions.runtime import catalog_review_periods, fold_events
 from slo_pipelines.reports import render_markdown_summary
@@ -47,7 +48,20 @@ def budget_report(
         report["archive_head"] = archive.archive().head()
     except ArchiveError as exc:  # a damaged archive must not stop the daily report; verify says why
         context.log.warning(f"archive head unavailable: {exc}")
-    paths = reports.write("budget-" + format_instant(at).replace(":", ""), report)
+    name = "budget-" + format_instant(at).replace(":", "")
+    paths = reports.write(name, report)
+    teams = slo_teams(cat)
+    for team in team_names(cat):  # a team's bundle holds its own SLOs only, for its viewers
+        reports.write(
+            f"{name}/teams/{team}", report_for_slos(report, {s for s, (_, t) in teams.items() if t == team})
+        )
+    warehouse.append_audit(
+        "budget_report",
+        "report.generate",
+        name,
+        "latest day end",
+        {"files": sorted(str(p) for p in paths.values())},
+    )
     statuses = [s["status"] for s in report["slos"]]
     context.log.info(f"report written to {paths['html']}")
     return dg.MaterializeResult(

@@ -493,6 +493,13 @@ class WarehouseResource(dg.ConfigurableResource):
             rows = conn.execute(sa.select(t).order_by(t.c.id)).mappings().all()
         return [{**row, "recorded_at": _utc(row["recorded_at"])} for row in rows]
 
+    def sync_slo_teams(self, teams: Mapping[str, tuple[str, str | None]]) -> None:
+        """Replace the SLO -> (service, team) map row-level security keys on (from the catalog)."""
+        from slo_pipelines.resources.warehouse_access import sync_slo_teams
+
+        with self._begin() as conn:
+            sync_slo_teams(conn, teams)
+
     def read_incidents_between(self, start: int, end: int) -> list[dict[str, Any]]:
         """Rows of the `incidents` table (when this warehouse has one) overlapping `[start, end)`,
         JSON-safe; columns `start`/`end` are compared when present, else every row is returned."""

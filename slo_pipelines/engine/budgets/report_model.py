@@ -136,3 +136,21 @@ def _with_restored(result: dict[str, Any], restored: dict[str, float]) -> dict[s
     """Each listed exclusion with the bad events it alone took out of this window (its restored budget)."""
     result["exclusions"] = [dict(e, restored_bad=restored.get(e["name"], 0.0)) for e in result["exclusions"]]
     return result
+
+
+def report_for_slos(report: dict[str, Any], slos: set[str]) -> dict[str, Any]:
+    """The report restricted to `slos` (a team's bundle): their results, journeys that touch only
+    them, and exclusions of the register scoped to them or fleet-wide."""
+    scopes = {f"slo:{name}" for name in slos}
+    services = {s["service"] for s in report["slos"] if s["name"] in slos}
+    scopes |= {f"service:{name}" for name in services} | {"all"}
+    return {
+        **report,
+        "slos": [s for s in report["slos"] if s["name"] in slos],
+        "journeys": {
+            journey: members
+            for journey, members in (report.get("journeys") or {}).items()
+            if {str(m) for m in members} <= slos
+        },
+        "exclusion_register": [e for e in report.get("exclusion_register", []) if e.get("scope") in scopes],
+    }
