@@ -216,3 +216,14 @@ def test_dropped_append_only_table_is_not_recreated(
     assert "append-only table exclusions is missing" in capsys.readouterr().err
     with sa.create_engine(pg_url, poolclass=sa.pool.NullPool).connect() as conn:
         assert not sa.inspect(conn).has_table("exclusions")
+
+
+def test_a_recreated_table_gets_its_row_level_security_back(
+    populated: WarehouseResource, pg_url: str
+) -> None:
+    with populated.get_engine().begin() as conn:
+        conn.execute(sa.text("DROP TABLE rollups"))
+    populated.dispose()
+    populated.ensure_schema()  # create_all recreates rollups; the start-up check protects it again
+    with populated.get_engine().connect() as conn:
+        assert rls_state(conn)["rollups"] == (True, True)

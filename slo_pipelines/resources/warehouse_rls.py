@@ -119,3 +119,15 @@ def install_row_level_security(conn: Connection, declared: Iterable[str] = ()) -
         write = _write_rule(table)
         if write is not None:
             conn.execute(sa.text(f"CREATE POLICY slo_team_write ON {table} FOR INSERT WITH CHECK ({write})"))
+
+
+def rls_missing(conn: Connection, declared: Iterable[str] = ()) -> list[str]:
+    """Policed tables whose row-level security is not both enabled and forced."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = current_schema()::regnamespace AND relrowsecurity AND relforcerowsecurity"
+        )
+    )
+    protected = {str(r[0]) for r in rows}
+    return [t for t in policed_tables(conn, declared) if t not in protected]

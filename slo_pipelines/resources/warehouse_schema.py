@@ -550,6 +550,12 @@ def migrate(conn: Connection) -> int:
         if version > before:
             MIGRATIONS[version](conn)
     check_append_only_tables(conn, max(before, SCHEMA_VERSION), "after")
+    if conn.dialect.name == "postgresql" and max(before, SCHEMA_VERSION) >= 15:
+        from slo_pipelines.resources.warehouse_rls import install_row_level_security, rls_missing
+
+        # a table added by a later migration, or recreated by create_all, must not stay unprotected
+        if rls_missing(conn, METADATA.tables):
+            install_row_level_security(conn, METADATA.tables)
     if before < SCHEMA_VERSION:
         values = {"version": SCHEMA_VERSION, "updated_at": sa.func.now()}
         updated = conn.execute(schema_version.update().where(schema_version.c.id == 1).values(**values))
