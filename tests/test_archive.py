@@ -330,3 +330,11 @@ def test_the_auditors_own_script_agrees(signed: Path, tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "records/2026-10/digests.json: missing or modified" in run.stdout
     assert run.stdout.count("signature does not match") == 4
+
+
+def test_files_planted_outside_records_are_unexpected(
+    signed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (signed / "notes.txt").write_text("not archived")
+    code, out = _verify(signed, capsys)
+    assert code == 1 and out == ["notes.txt: unexpected (not in the manifest)"]

@@ -87,14 +87,15 @@ class Archive:
         return chain.head(self.entries())
 
     def record_files(self) -> dict[str, tuple[str, int]]:
-        """Every file under `records/`, path relative to the archive -> (sha256, bytes)."""
-        base = self.root / chain.RECORDS
-        if not base.is_dir():
-            return {}
+        """Every file of the archive but the manifest and the writer's own lock and temp files, path
+        relative to the archive -> (sha256, bytes): anything planted outside `records/` shows too."""
         found = {}
-        for path in sorted(base.rglob("*")):
+        for path in sorted(self.root.rglob("*")):
+            relative = path.relative_to(self.root).as_posix()
+            if relative in (chain.MANIFEST, ".lock") or relative.startswith(".tmp/"):
+                continue
             if path.is_file() or path.is_symlink():
-                found[path.relative_to(self.root).as_posix()] = file_digest(path)
+                found[relative] = file_digest(path)
         return found
 
     def verify(self, expect_head: str | None = None) -> tuple[int, list[str]]:
