@@ -24,13 +24,8 @@ from slo_pipelines.cli import (
     demo,
     evaluate,
     exclusions,
-    incidents,
-    ingest,
-    release,
-    report,
-    rules,
-    sla,
-    webhooks,
+from slo_pipelines.cli import (
+)
 )
 from slo_pipelines.cli.common import EXIT_INVALID, SloArgumentParser, UserError, error_line
 from slo_pipelines.engine.common.timeutil import TimeParseError
