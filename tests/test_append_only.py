@@ -95,3 +95,31 @@ def test_audit_chain_shows_a_rewrite_by_someone_who_removed_the_guards(db: Path)
     tampered[0]["actor"] = "mallory"
     assert verify(tampered) == ["seq 1: modified entry (exclusion.add exc-1)"]
     assert verify(entries[1:]) == ["chain broken at seq 2: expected seq 1 (entries removed or reordered)"]
+
+
+def test_audit_log_export_since_is_json_lines_an_auditor_can_rehash(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+    import json
+
+    capsys.readouterr()
+    assert main(["audit-log", "export", "--since", "2026-01-01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert (entry["actor"], entry["action"], entry["subject"], entry["team"]) == (
+        "alice",
+        "exclusion.add",
+        "exc-1",
+        "payments",
+    )
+    fields = ("seq", "at", "actor", "action", "subject", "reason", "details", "prev_hash")
+    canonical = json.dumps(
+        {k: entry[k] for k in fields}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert hashlib.sha256(canonical.encode()).hexdigest() == entry["entry_hash"]
+    assert main(["audit-log", "export", "--since", "2100-01-01"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["audit-log", "verify"]) == 0
+    assert capsys.readouterr().out.strip() == "1 entries verified"

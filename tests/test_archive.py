@@ -246,6 +246,7 @@ def test_prune_after_retention_leaves_a_verifiable_tombstone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SLO_ARCHIVE_KEY", KEY)
+    monkeypatch.setenv("SLO_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     root = tmp_path / "archive"
     _build(root, now=datetime(2018, 3, 1, tzinfo=UTC))  # budget reports expired in 2021, the rest in 2025
     Archive(root, KEY.encode()).write("2026-10/sla.json", b"{}", "sla_statement")
@@ -262,6 +263,15 @@ def test_prune_after_retention_leaves_a_verifiable_tombstone(
     assert sorted(p.name for p in (root / "records/2026-10").rglob("*") if p.is_file()) == ["sla.json"]
     code, out = _verify(root, capsys)
     assert (code, out[-1]) == (0, "9 records verified")
+    from slo_pipelines.resources.warehouse import WarehouseResource
+
+    [logged] = WarehouseResource(url=f"sqlite:///{tmp_path / 'w.db'}").read_audit_log()
+    assert (logged["actor"], logged["action"], logged["reason"]) == (
+        "carol",
+        "archive.prune",
+        "retention ended",
+    )
+    assert logged["details"]["head"] == entries[-1]["entry_hash"] and len(logged["details"]["paths"]) == 4
     # a deleted record that comes back is flagged
     (root / "records/2026-10/digests.json").write_text('{"catalog": "abc"}\n')
     code, out = _verify(root, capsys)
