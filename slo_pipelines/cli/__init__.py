@@ -24,8 +24,11 @@ from slo_pipelines.cli import (
     demo,
     evaluate,
     exclusions,
-from slo_pipelines.cli import (
-)
+    incidents,
+    ingest,
+    release,
+    rules,
+    webhooks,
 )
 from slo_pipelines.cli.common import EXIT_INVALID, SloArgumentParser, UserError, error_line
 from slo_pipelines.engine.common.timeutil import TimeParseError
