@@ -70,6 +70,9 @@ def test_closed_month_is_archived_once_and_recomputes(
 
     report = json.loads((archive / "records/2026-10/reports/budget-report/report.json").read_text())
     digests = json.loads((archive / "records/2026-10/digests.json").read_text())
+    incidents = json.loads((archive / "records/2026-10/incidents.json").read_text())
+    for incident in incidents["incidents"]:  # only those that overlapped the period, with their impact
+        assert incident["start"] < D0 and (incident["end"] is None or incident["end"] > D0 - 31 * DAY)
     assert report["at"] == "2026-11-01T00:00:00Z" and report["archive_head"] == "0" * 64  # first period
     assert {(s["name"], s["digest"]["buckets"]) for s in report["slos"]} == {
         (s["name"], s["digest"]["buckets"]) for s in digests["slos"]

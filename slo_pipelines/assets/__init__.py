@@ -20,6 +20,7 @@ ALL_ASSETS = [
     dependency_outage_proposals,
     incident_impact,
     budget_report,
+    compliance_archive,
 ]
 
 # What an incident or an exclusion change makes stale: clean buckets and rollups, budgets, alerts,

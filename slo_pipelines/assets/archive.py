@@ -1,6 +1,7 @@
 """`compliance_archive`: every closed period's reports and evidence, written once into the
 tamper-evident archive (DESIGN.md §10), with the chain head in the audit log and in the reports."""
 
+import dataclasses
 import hashlib
 import io
 
@@ -16,6 +17,7 @@ from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.engine.exclusions.runtime import catalog_review_periods, fold_events
 from slo_pipelines.resources.archive import Archive, ArchiveResource
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.incident_store import IncidentStore, incident_key
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -79,6 +81,19 @@ def _archive_latest_report(
     return name
 
 
+def _incidents(warehouse: WarehouseResource, start: int, end: int, period: str) -> dict[str, object]:
+    """The latest version of every incident that overlapped the period, with its stored impact."""
+    store = IncidentStore(warehouse)
+    applied = [i for i in store.latest() if i.start < end and (i.end is None or i.end > start)]
+    versions = {incident_key(i) for i in applied}
+    impact = [r for r in store.read_impact() if (r["system"], r["incident_id"], r["updated_at"]) in versions]
+    return {
+        "period": period,
+        "incidents": [dataclasses.asdict(i) for i in applied],
+        "impact": impact,
+    }
+
+
 def _archive_period(
     period: str,
     catalog: CatalogResource,
@@ -112,9 +127,7 @@ def _archive_period(
     evidence = {
         **inputs,
         "exclusions.json": to_bytes(exclusions_evidence(period, runtime, report)),
-        "incidents.json": to_bytes(
-            {"period": period, "incidents": warehouse.read_incidents_between(start, end)}
-        ),
+        "incidents.json": to_bytes(_incidents(warehouse, start, end, period)),
         "digests.json": to_bytes(
             digests_evidence(period, format_instant(start), format_instant(end), report, digests)
         ),

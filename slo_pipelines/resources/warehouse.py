@@ -500,20 +500,6 @@ class WarehouseResource(dg.ConfigurableResource):
         with self._begin() as conn:
             sync_slo_teams(conn, teams)
 
-    def read_incidents_between(self, start: int, end: int) -> list[dict[str, Any]]:
-        """Rows of the `incidents` table (when this warehouse has one) overlapping `[start, end)`,
-        JSON-safe; columns `start`/`end` are compared when present, else every row is returned."""
-        with self._connect() as conn:
-            if not sa.inspect(conn).has_table("incidents"):
-                return []
-            table = sa.Table("incidents", sa.MetaData(), autoload_with=conn)
-            query = sa.select(table)
-            columns = set(table.c.keys())
-            if {"start", "end"} <= columns and isinstance(table.c.start.type, sa.Integer):
-                query = query.where(table.c.start < end, sa.or_(table.c.end.is_(None), table.c.end > start))
-            rows = conn.execute(query).mappings().all()
-        return [json_safe(dict(row)) for row in rows]
-
     # ---- audit log ----------------------------------------------------------------------------
 
     def append_audit(
