@@ -211,6 +211,12 @@ def test_exclusions_sensor_requests_the_days_an_exclusion_changes(
     # payments-availability has a 30 d window: budgets from 2026-11-01 to 30 days after the end change
     assert key.startswith("exclusion:psp-1:add:") and lo == "2026-11-01" and hi == "2026-11-29"
     assert tick(defs, instance, "exclusions_sensor", first.cursor).run_requests == []
+    # the second approval of a flagged exclusion changes budgets too
+    warehouse.append_exclusion_review("psp-1", "approve", "dana", "vendor confirmed", payload["scope"])  # type: ignore[attr-defined]
+    reviewed = tick(defs, instance, "exclusions_sensor", first.cursor)
+    assert [k.split(":")[2] for k, _, _ in spans(reviewed)] == ["review"]
+    assert tick(defs, instance, "exclusions_sensor", reviewed.cursor).run_requests == []
+    first = reviewed
     warehouse.append_exclusion_event("psp-1", "revoke", {"reason": "not ours"}, recorded_by="carol")  # type: ignore[attr-defined]
     revoked = tick(defs, instance, "exclusions_sensor", first.cursor)
     assert [k.split(":")[2] for k, _, _ in spans(revoked)] == ["revoke"]

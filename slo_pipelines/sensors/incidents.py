@@ -139,20 +139,27 @@ def build_exclusions_sensor(job_name: str, minimum_interval_seconds: int = 30) -
     def exclusions_sensor(
         context: dg.SensorEvaluationContext, catalog: CatalogResource, warehouse: WarehouseResource
     ) -> dg.SensorResult:
-        """Runtime exclusion added, approved or revoked → recompute the days whose budgets it changes."""
-        last = int(context.cursor) if context.cursor else 0
+        """Runtime exclusion added, approved, reviewed or revoked → recompute the days whose budgets it
+        changes. The cursor is `last event id:last review id` (a bare event id from before reviews)."""
+        last, _, last_review_text = (context.cursor or "0").partition(":")
+        last_event, last_review = int(last), int(last_review_text or 0)
         events = warehouse.read_exclusion_events()
-        fresh = [e for e in events if int(e["id"]) > last]
+        reviews = warehouse.read_exclusion_reviews()
+        fresh = [(e, str(e["action"])) for e in events if int(e["id"]) > last_event]
+        fresh += [(r, "review") for r in reviews if int(r["id"]) > last_review]
+        cursor = f"{max([last_event, *(int(e['id']) for e in events)])}:" + str(
+            max([last_review, *(int(r["id"]) for r in reviews)])
+        )
         if not fresh:
-            return dg.SensorResult(run_requests=[], cursor=str(last))
+            return dg.SensorResult(run_requests=[], cursor=cursor)
         try:
-            folded = {r.id: r for r in fold_events(events)}
+            folded = {r.id: r for r in fold_events(events, reviews=reviews)}
         except ExclusionLogError as exc:
             raise dg.Failure(f"the exclusion log cannot be read: {exc}") from None
         cat = catalog.load()
         now = int(time.time())
         requests = []
-        for event in fresh:
+        for event, action in fresh:
             exclusion = folded.get(str(event["exclusion_id"]))
             if exclusion is None:
                 continue
@@ -162,11 +169,11 @@ def build_exclusions_sensor(job_name: str, minimum_interval_seconds: int = 30) -
                 continue
             requests.append(
                 _request(
-                    f"exclusion:{event['exclusion_id']}:{event['action']}:{event['id']}",
+                    f"exclusion:{event['exclusion_id']}:{action}:{event['id']}",
                     days,
                     {"slo-pipelines/exclusion": str(event["exclusion_id"])},
                 )
             )
-        return dg.SensorResult(run_requests=requests, cursor=str(int(fresh[-1]["id"])))
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
 
     return exclusions_sensor
