@@ -27,7 +27,9 @@ from slo_pipelines.cli import (
     incidents,
     ingest,
     release,
+    report,
     rules,
+    sla,
     webhooks,
 )
 from slo_pipelines.cli.common import EXIT_INVALID, SloArgumentParser, UserError, error_line
