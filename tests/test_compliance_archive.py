@@ -95,6 +95,25 @@ def test_closed_month_is_archived_once_and_recomputes(
     # a re-run archives nothing twice; the daily report prints the head it saw
     assert run_range(defs, instance, "2026-10-31", "2026-10-31").success
     assert len((archive / "manifest.jsonl").read_text().splitlines()) == len(manifest)
+    # statements the contract-period job writes later are archived when they appear, once
+    statements = tmp_path / "reports" / "sla-2026-10"
+    statements.mkdir()
+    (statements / "acme-compute.json").write_text('{"met": true}')
+    (statements / "index.html").write_text("<h1>October</h1>")
+    assert run_range(defs, instance, "2026-10-31", "2026-10-31").success
+    (statements / "index.html").write_text("<h1>October, re-rendered</h1>")
+    assert run_range(defs, instance, "2026-10-31", "2026-10-31").success
+    added = [json.loads(line) for line in (archive / "manifest.jsonl").read_text().splitlines()][
+        len(manifest) :
+    ]
+    assert [(e["path"], e["record_class"]) for e in added] == [
+        ("records/2026-10/reports/sla/acme-compute.json", "sla_statement"),
+        ("records/2026-10/reports/sla/index.html", "sla_statement"),
+    ]
+    assert (archive / added[1]["path"]).read_text() == "<h1>October</h1>"
+    assert main(["archive", "verify", str(archive)]) == 0
+    manifest += added
+    head = manifest[-1]["entry_hash"]
     latest = sorted((tmp_path / "reports").glob("budget-*/report.html"))[-1].read_text()
     assert head in latest
 

@@ -46,6 +46,7 @@ def compliance_archive(
         written = _archive_period(period, catalog, warehouse, reports, store)
         archived.append(period)
         context.log.info(f"archived {period}: {written} records, head {store.head()}")
+    statements = _archive_statements(warehouse, reports, store)
     latest = _archive_latest_report(int(snapshots["at"].max()), warehouse, reports, store)
     head = store.head()
     return dg.MaterializeResult(
@@ -53,10 +54,38 @@ def compliance_archive(
             "archive": dg.MetadataValue.path(str(store.root)),
             "periods_archived": ", ".join(archived) or "none new",
             "daily_report_archived": latest or "already archived",
+            "sla_statements_archived": statements,
             "records": len(store.entries()),
             "chain_head": head,
         }
     )
+
+
+def _archive_statements(warehouse: WarehouseResource, reports: ReportStoreResource, store: Archive) -> int:
+    """Every SLA statement and compliance report the report store holds (`sla-<period>/`), archived
+    once under `records/<period>/reports/sla/` as `sla_statement` records, whenever it appears (the
+    contract-period job runs on its own schedule)."""
+    known = {e["path"] for e in store.entries()}
+    written = 0
+    for name in reports.report_names("sla-"):
+        period = name.removeprefix("sla-")
+        new = {
+            f"{period}/reports/sla/{relative}": data
+            for relative, data in reports.report_files(name).items()
+            if f"records/{period}/reports/sla/{relative}" not in known
+        }
+        for path, data in sorted(new.items()):
+            store.write(path, data, "sla_statement")
+        if new:
+            written += len(new)
+            warehouse.append_audit(
+                ACTOR,
+                "archive.write",
+                f"statements {period}",
+                "contract period statements",
+                {"records": len(new), "head": store.head()},
+            )
+    return written
 
 
 def _archive_latest_report(

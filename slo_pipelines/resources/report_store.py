@@ -79,6 +79,13 @@ class ReportStoreResource(dg.ConfigurableResource):
         """Every finished file under the period's directory, path relative to it -> bytes."""
         return _finished_files(self.period_dir(period))
 
+    def report_names(self, prefix: str) -> list[str]:
+        """Report directories under the base whose name starts with `prefix`, sorted."""
+        base = Path(self.base_dir)
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and p.name.startswith(prefix))
+
     def report_files(self, name: str) -> dict[str, bytes]:
         """Every finished file of the report `name` (a directory under the base), relative path -> bytes."""
         return _finished_files(self.path(name))
