@@ -151,6 +151,7 @@ def _archive_period(
         "inputs/buckets.parquet": parquet.getvalue(),
         "inputs/exclusion-log.json": to_bytes({"events": events, "reviews": reviews}),
     }
+    inputs["inputs/first-buckets.json"] = to_bytes(warehouse.first_bucket_starts())  # measured since
     inputs.update({f"inputs/catalog/{name}": data for name, data in catalog.files().items()})
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in inputs.items()}
     evidence = {

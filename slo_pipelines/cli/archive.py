@@ -186,7 +186,8 @@ def cmd_recompute(args: argparse.Namespace) -> int:
     catalog = with_runtime_exclusions(catalog, log["events"], log["reviews"])
     buckets = pd.read_parquet(io.BytesIO(read("inputs/buckets.parquet")))
     at = int(datetime.fromisoformat(digests["evaluated_at"].replace("Z", "+00:00")).timestamp())
-    evaluator = CatalogEvaluator(catalog, buckets, warning_thresholds(catalog))
+    firsts = json.loads(read("inputs/first-buckets.json")) if "inputs/first-buckets.json" in files else None
+    evaluator = CatalogEvaluator(catalog, buckets, warning_thresholds(catalog), first_buckets=firsts)
     recomputed = [result_numbers(r.to_json()) for r in evaluator.evaluate(at)]
     if evaluator.catalog_digest != digests["catalog_digest"]:
         problems.append(

@@ -94,7 +94,9 @@ def with_warehouse_exclusions(catalog: Catalog, url: str) -> Catalog:
     warehouse = WarehouseResource(url=url)
     try:
         warehouse.ensure_schema()
-        return with_runtime_exclusions(catalog, warehouse.read_exclusion_events())
+        return with_runtime_exclusions(
+            catalog, warehouse.read_exclusion_events(), warehouse.read_exclusion_reviews()
+        )
     except ValueError as exc:
         if isinstance(exc, ExclusionLogError):
             raise UserError(f"warehouse exclusions: {exc}") from None

@@ -92,9 +92,10 @@ def with_warehouse_exclusions(catalog: Catalog, url: str | None) -> Catalog:
     try:
         warehouse.ensure_schema()
         events = warehouse.read_exclusion_events()
+        reviews = warehouse.read_exclusion_reviews()
     except ValueError as exc:
         raise UserError(f"--warehouse: {str(exc).removeprefix('warehouse url: ')}", EXIT_USAGE) from None
-    return with_runtime_exclusions(catalog, events)
+    return with_runtime_exclusions(catalog, events, reviews)
 
 
 def read_checked_samples(catalog: Catalog, path: str) -> Any:
