@@ -199,7 +199,13 @@ def test_runtime_exclusions_from_the_warehouse_count(
         capsys, "exclusions", "add", "--warehouse-url", url, "--scope", "service:compute",
         "--start", "2026-10-04T04:00:00Z", "--end", "2026-10-04T05:00:00Z", "--category", "maintenance",
         "--reason", "Extended upgrade", "--requester", "alice", "--approver", "change-board",
-        "--id", "exc-extended",
+        "--id", "exc-extended", "--catalog", str(CATALOG),
+    )  # fmt: skip
+    assert code == 0, err
+    # recorded after the fact, so it counts only once a second person approves it
+    code, _, err = _run(
+        capsys, "exclusions", "review", "exc-extended", "--warehouse-url", url, "--reviewer", "dana",
+        "--decision", "approve", "--reason", "upgrade log confirms the hour",
     )  # fmt: skip
     assert code == 0, err
     acme = _evaluate(capsys, samples, "2026-10", "--warehouse", url, "--contract", "acme-compute")[
