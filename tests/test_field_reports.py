@@ -106,6 +106,15 @@ def test_overlapping_exclusions_and_runtime_exclusion_from_the_warehouse(tmp_pat
         cwd=tmp_path, env={"SLO_WAREHOUSE_URL": url},
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
+    # recorded after the fact: it changes no budget until a second person approves it
+    pending = slo(*evaluate, "--warehouse", url, cwd=tmp_path)
+    assert json.loads(pending.stdout)["slos"][0]["excluded_seconds"] == 180000
+    [exclusion_id] = [w for w in added.stdout.split() if w.startswith("exc-")][:1]
+    reviewed = slo(
+        "exclusions", "review", exclusion_id, "--reviewer", "sre-lead", "--decision", "approve",
+        "--reason", "incident INC-7 confirms it", cwd=tmp_path, env={"SLO_WAREHOUSE_URL": url},
+    )  # fmt: skip
+    assert reviewed.returncode == 0, reviewed.stderr
     for run in (
         slo(*evaluate, "--warehouse", url, cwd=tmp_path),
         slo(*evaluate, cwd=tmp_path, env={"SLO_WAREHOUSE_URL": url}),
