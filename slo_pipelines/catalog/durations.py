@@ -12,6 +12,7 @@ from slo_pipelines.catalog.models import Duration
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 CALENDAR_UNITS = ("M", "Q", "Y")
 _PATTERN = re.compile(r"^([0-9]+)([smhdwMQY])$")
+_ZERO = re.compile(r"^0+[smhdw]$")
 
 
 class DurationError(ValueError):
@@ -50,10 +51,14 @@ def fixed_seconds(duration: Duration) -> int:
     return duration.count * UNIT_SECONDS[duration.unit]
 
 
-def parse_fixed_seconds(value: object) -> int:
-    """A duration string or a plain positive number of seconds, as OpenSLO's `timeSliceWindow` allows."""
+def parse_fixed_seconds(value: object, *, allow_zero: bool = False) -> int:
+    """A duration string or a plain positive number of seconds, as OpenSLO's `timeSliceWindow` allows.
+
+    With `allow_zero`, `0m` / `0` mean no time at all (OpenSLO's `alertAfter: 0m`)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if value <= 0:
+        if value < 0 or (value == 0 and not allow_zero):
             raise DurationError(f"must be positive (got {value})")
         return value
+    if allow_zero and isinstance(value, str) and _ZERO.match(value.strip()):
+        return 0
     return fixed_seconds(parse_duration(value))

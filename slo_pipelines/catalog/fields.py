@@ -36,14 +36,18 @@ def join(base: str, key: str) -> str:
 
 @dataclass
 class Reporter:
-    """Where issues about one document go."""
+    """Where issues about one document go: errors make the catalog invalid, warnings do not."""
 
     file: str
     index: int | None
     sink: list[CatalogIssue] = field(default_factory=list)
+    warnings: list[CatalogIssue] = field(default_factory=list)
 
     def error(self, path: str, message: str) -> None:
         self.sink.append(CatalogIssue(self.file, self.index, path, message))
+
+    def warn(self, path: str, message: str) -> None:
+        self.warnings.append(CatalogIssue(self.file, self.index, path, message))
 
 
 def _present(r: Reporter, parent: dict[str, Any], key: str, base: str, required: bool) -> tuple[Any, str]:

@@ -6,7 +6,7 @@ referenced DataSource so ingestion never has to look it up again.
 
 from typing import Any
 
-from slo_pipelines.catalog.fields import Reporter, as_mapping, boolean, choice, join, mapping, string
+from slo_pipelines.catalog.fields import Reporter, as_mapping, boolean, choice, join, mapping, show, string
 from slo_pipelines.catalog.models import Indicator
 from slo_pipelines.catalog.registry import Registry, reference
 
@@ -86,6 +86,14 @@ def _ratio(r: Reporter, registry: Registry, ratio: dict[str, Any], base: str, na
             ok = False
     if not ok:
         return None
+    for key in ("good", "bad"):
+        if queries.get(key) is not None and queries[key] == queries.get("total"):
+            # OpenSLO's own examples use placeholder queries, so this is a warning, not an error
+            r.warn(
+                join(base, key),
+                f"same query as total: the SLI is constant (always {'100' if key == 'good' else '0'} %) "
+                f"(got {show(_query_text(queries[key]))})",
+            )
     return Indicator(
         name=name,
         kind="ratio",
@@ -94,6 +102,11 @@ def _ratio(r: Reporter, registry: Registry, ratio: dict[str, Any], base: str, na
         total_query=queries.get("total"),
         counter=bool(counter),
     )
+
+
+def _query_text(source: dict[str, Any] | None) -> object:
+    spec = (source or {}).get("spec") or {}
+    return spec.get("query", spec) if isinstance(spec, dict) else spec
 
 
 def inline_indicator(

@@ -4,10 +4,12 @@ Validation never stops at the first problem: every issue in every file is collec
 together in one `CatalogError`, so `slo validate` lists all of them at once.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from slo_pipelines.catalog import openslo
+from slo_pipelines.catalog.openslo_schema import check_document
 from slo_pipelines.catalog.errors import CatalogError, CatalogIssue
 from slo_pipelines.catalog.exclusions import exclusion_rule
 from slo_pipelines.catalog.extensions import CHECKS, check_extension
@@ -36,6 +38,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 def load_catalog(path: str | Path) -> Catalog:
     root = Path(path)
     issues: list[CatalogIssue] = []
+    warnings: list[CatalogIssue] = []
     top = Reporter(root.as_posix(), None, issues)
     raw: list[RawDocument] = []
     for on_disk, shown in catalog_files(root, top):
@@ -45,10 +48,10 @@ def load_catalog(path: str | Path) -> Catalog:
     registry = Registry()
     documents: list[Document] = []
     for item in raw:
-        document = _header(Reporter(item.file, item.index, issues), registry, item)
+        document = _header(Reporter(item.file, item.index, issues, warnings), registry, item)
         if document is not None:
             documents.append(document)
-    catalog = _build(issues, registry, documents)
+    catalog = _build(issues, warnings, registry, documents)
     if issues:
         raise CatalogError(sorted(issues, key=lambda i: (i.file, -1 if i.index is None else i.index)))
     return catalog
@@ -98,6 +101,8 @@ def _header(r: Reporter, registry: Registry, item: RawDocument) -> Document | No
         ok = False
     if not isinstance(kind, str) or not isinstance(name, str) or not name.strip():
         return None
+    if ok and api_version == OPENSLO_V1:
+        check_document(r, kind, data)
     document = Document(item.file, item.index, str(api_version), kind, name, data)
     earlier = registry.add(document)
     if earlier is not None:
@@ -106,9 +111,11 @@ def _header(r: Reporter, registry: Registry, item: RawDocument) -> Document | No
     return document if ok else None
 
 
-def _build(issues: list[CatalogIssue], registry: Registry, documents: list[Document]) -> Catalog:
+def _build(
+    issues: list[CatalogIssue], warnings: list[CatalogIssue], registry: Registry, documents: list[Document]
+) -> Catalog:
     def reporter(document: Document) -> Reporter:
-        return Reporter(document.file, document.index, issues)
+        return Reporter(document.file, document.index, issues, warnings)
 
     by_kind: dict[str, list[Document]] = {}
     for document in documents:
@@ -140,6 +147,7 @@ def _build(issues: list[CatalogIssue], registry: Registry, documents: list[Docum
         built = openslo.slo(reporter(d), registry, indicators, d)
         if built is not None:
             slos[d.name] = built
+    _warn_missing_services(reporter, registry, by_kind.get("SLO", []))
     exclusions: list[ExclusionRule] = []
     for d in documents:
         if d.kind in ("MaintenanceWindow", "Exclusion"):
@@ -163,7 +171,25 @@ def _build(issues: list[CatalogIssue], registry: Registry, documents: list[Docum
         exclusions=tuple(exclusions),
         budget_policies=budget_policies,
         other=tuple(d for d in documents if d.kind not in consumed),
+        warnings=tuple(warnings),
     )
+
+
+def _warn_missing_services(
+    reporter: Callable[[Document], Reporter], registry: Registry, slo_documents: list[Document]
+) -> None:
+    """OpenSLO lets `spec.service` name a service without a Service document ("may refer, depends on the
+    implementation"): the name is used as is, with one warning per name at its first use."""
+    warned: set[str] = set()
+    for d in slo_documents:
+        spec = d.body.get("spec")
+        name = spec.get("service") if isinstance(spec, dict) else None
+        if isinstance(name, str) and name.strip() and not registry.has("Service", name) and name not in warned:
+            warned.add(name)
+            reporter(d).warn(
+                "spec.service",
+                f"no Service document with this name; the name is used as is (got {show(name)})",
+            )
 
 
 def _spec(r: Reporter, document: Document) -> dict[str, Any] | None:

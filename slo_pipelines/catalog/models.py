@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from slo_pipelines.catalog.errors import CatalogIssue
+
 BudgetingMethod = Literal["Occurrences", "Timeslices", "RatioTimeslices"]
 NoDataPolicy = Literal["ignore", "good", "bad"]
 ThresholdOp = Literal["lt", "lte", "gt", "gte"]
@@ -98,10 +100,12 @@ class Objective:
 
 @dataclass(frozen=True)
 class SLO:
+    """An SLO; `indicator` is None for a composite SLO, whose objectives each carry their own."""
+
     name: str
     service: str
     description: str
-    indicator: Indicator
+    indicator: Indicator | None
     time_window: TimeWindow
     budgeting_method: BudgetingMethod
     objectives: tuple[Objective, ...]
@@ -111,6 +115,24 @@ class SLO:
     measured_since: int | None = None  # epoch s; None: from the SLO's first bucket (DESIGN.md §3)
     annotations: dict[str, str] = field(default_factory=dict)
     source_file: str = ""
+
+    @property
+    def is_composite(self) -> bool:
+        return self.indicator is None
+
+    def indicator_of(self, objective: Objective) -> Indicator:
+        """The indicator an objective is evaluated on: its own, else the SLO's."""
+        found = objective.indicator or self.indicator
+        assert found is not None, "the catalog gives every objective of a composite SLO an indicator"
+        return found
+
+    def data_key(self, objective: Objective) -> str:
+        """The `slo` value of this objective's sample rows: the SLO name, or `SLO/objective` for an
+        objective with its own indicator (a composite SLO's objectives measure different things)."""
+        return self.name if objective.indicator is None else f"{self.name}/{objective.name}"
+
+    def data_keys(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.data_key(o) for o in self.objectives))
 
 
 @dataclass(frozen=True)
@@ -183,6 +205,7 @@ class Catalog:
     exclusions: tuple[ExclusionRule, ...]
     budget_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     other: tuple[Document, ...] = ()  # kinds loaded and checked but consumed by later features
+    warnings: tuple[CatalogIssue, ...] = ()  # valid but worth a look (missing Service, constant SLI)
 
     def digest(self) -> str:
         """sha256 over the canonical JSON of every document, order-independent."""

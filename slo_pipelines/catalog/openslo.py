@@ -4,7 +4,7 @@ import re
 from decimal import Decimal
 from typing import Any, cast
 
-from slo_pipelines.catalog.durations import DurationError, fixed_seconds, parse_duration, parse_fixed_seconds
+from slo_pipelines.catalog.durations import DurationError, parse_duration, parse_fixed_seconds
 from slo_pipelines.catalog.fields import (
     Reporter,
     as_mapping,
@@ -36,7 +36,8 @@ from slo_pipelines.catalog.timeparse import TimeValueError, instant, local_iso, 
 BUDGETING_METHODS: tuple[str, ...] = ("Occurrences", "Timeslices", "RatioTimeslices")
 THRESHOLD_OPS: tuple[str, ...] = ("lt", "lte", "gt", "gte")
 NO_DATA_POLICIES: tuple[str, ...] = ("ignore", "good", "bad")
-CALENDAR_WINDOWS = ("1w", "1M", "1Q", "1Y")
+CALENDAR_UNITS = ("d", "w", "M", "Q", "Y")
+CONDITION_KINDS = ("burnrate",)
 NO_DATA_ANNOTATION = "slo-pipelines.io/no-data-policy"
 BUCKET_ANNOTATION = "slo-pipelines.io/bucket-seconds"
 # DESIGN.md §3 "Measured since": time before this instant is outside every window, like an exclusion
@@ -63,8 +64,8 @@ def service(r: Reporter, document: Document) -> Service:
 def data_source(r: Reporter, document: Document) -> None:
     spec = mapping(r, document.body, "spec", "", required=True)
     if spec is not None:
+        # connectionDetails is free-form in OpenSLO (a mapping, or the list the go-sdk examples use)
         string(r, spec, "type", "spec", required=True)
-        mapping(r, spec, "connectionDetails", "spec")
 
 
 def sli(r: Reporter, registry: Registry, document: Document) -> Indicator | None:
@@ -73,17 +74,20 @@ def sli(r: Reporter, registry: Registry, document: Document) -> Indicator | None
 
 
 def alert_condition_spec(r: Reporter, spec: dict[str, Any], base: str) -> None:
-    string(r, spec, "severity", base)
+    """OpenSLO v1 AlertCondition: `severity` is required; `condition.kind` is `burnrate`, which needs
+    `op` and `threshold`; `lookbackWindow` and `alertAfter` are durations (`alertAfter: 0m` fires at once)."""
+    string(r, spec, "severity", base, required=True)
     condition = mapping(r, spec, "condition", base, required=True)
     if condition is None:
         return
     path = join(base, "condition")
-    string(r, condition, "kind", path)
+    choice(r, condition, "kind", path, CONDITION_KINDS)
     choice(r, condition, "op", path, THRESHOLD_OPS, required=True)
     number(r, condition, "threshold", path, required=True)
-    for key in ("lookbackWindow", "alertAfter"):
-        if condition.get(key) is not None:
-            _duration_seconds(r, condition, key, path)
+    if condition.get("lookbackWindow") is not None:
+        _duration_seconds(r, condition, "lookbackWindow", path)
+    if condition.get("alertAfter") is not None:
+        _duration_seconds(r, condition, "alertAfter", path, allow_zero=True)
 
 
 def notification_target_spec(r: Reporter, spec: dict[str, Any], base: str) -> None:
@@ -92,14 +96,18 @@ def notification_target_spec(r: Reporter, spec: dict[str, Any], base: str) -> No
 
 
 def alert_policy_spec(r: Reporter, registry: Registry, spec: dict[str, Any], base: str) -> None:
+    """OpenSLO v1 AlertPolicy: exactly one condition ("max of one condition") and at least one
+    notification target, each a reference or an inline document."""
     for key in ("alertWhenNoData", "alertWhenResolved", "alertWhenBreaching"):
         boolean(r, spec, key, base)
     conditions = sequence(r, spec, "conditions", base, required=True) or []
+    if len(conditions) > 1:
+        r.error(join(base, "conditions"), f"must hold exactly one condition (got {len(conditions)})")
     for i, item in enumerate(conditions):
         _ref_or_inline(
             r, registry, item, f"{join(base, 'conditions')}[{i}]", "conditionRef", "AlertCondition"
         )
-    targets = sequence(r, spec, "notificationTargets", base) or []
+    targets = sequence(r, spec, "notificationTargets", base, required=True) or []
     for i, item in enumerate(targets):
         _ref_or_inline(
             r,
@@ -134,9 +142,11 @@ def _ref_or_inline(r: Reporter, registry: Registry, item: object, path: str, ref
         notification_target_spec(r, spec, join(path, "spec"))
 
 
-def _duration_seconds(r: Reporter, parent: dict[str, Any], key: str, base: str) -> int | None:
+def _duration_seconds(
+    r: Reporter, parent: dict[str, Any], key: str, base: str, *, allow_zero: bool = False
+) -> int | None:
     try:
-        return parse_fixed_seconds(parent.get(key))
+        return parse_fixed_seconds(parent.get(key), allow_zero=allow_zero)
     except DurationError as exc:
         r.error(join(base, key), str(exc))
         return None
@@ -152,9 +162,11 @@ def slo(
     annotations = _annotations(r, metadata)
     no_data_policy, bucket_seconds = _extension_annotations(r, annotations)
     measured_since = _measured_since(r, annotations)
-    service_name = reference(r, registry, spec, "service", "spec", "Service", required=True)
+    # a Service document is optional (the loader warns once per missing name)
+    service_name = string(r, spec, "service", "spec", required=True)
     description = string(r, spec, "description", "spec") or ""
-    indicator = _slo_indicator(r, registry, indicators, spec, document.name)
+    composite = _is_composite(spec)
+    indicator = None if composite else _slo_indicator(r, registry, indicators, spec, document.name)
     window = _time_window(r, spec)
     method = cast(
         BudgetingMethod | None, choice(r, spec, "budgetingMethod", "spec", BUDGETING_METHODS, required=True)
@@ -163,7 +175,7 @@ def slo(
     policies = _alert_policies(r, registry, spec)
     if (
         service_name is None
-        or indicator is None
+        or (indicator is None and not composite)
         or window is None
         or method is None
         or objectives is None
@@ -250,6 +262,21 @@ def _measured_since(r: Reporter, annotations: dict[str, str]) -> int | None:
         return None
 
 
+def _is_composite(spec: dict[str, Any]) -> bool:
+    """A composite SLO (OpenSLO v1) carries its indicators under `objectives[]` instead of `spec`."""
+    objectives = spec.get("objectives")
+    return (
+        spec.get("indicator") is None
+        and spec.get("indicatorRef") is None
+        and isinstance(objectives, list)
+        and bool(objectives)
+        and all(
+            isinstance(o, dict) and (o.get("indicator") is not None or o.get("indicatorRef") is not None)
+            for o in objectives
+        )
+    )
+
+
 def _slo_indicator(
     r: Reporter,
     registry: Registry,
@@ -267,7 +294,10 @@ def _slo_indicator(
     if has_ref:
         name = reference(r, registry, spec, "indicatorRef", "spec", "SLI")
         return None if name is None else indicators.get(name)
-    r.error("spec", "needs indicator (inline SLI) or indicatorRef")
+    r.error(
+        "spec",
+        "needs indicator (inline SLI) or indicatorRef, or an indicator in every objective (a composite SLO)",
+    )
     return None
 
 
@@ -300,11 +330,7 @@ def _time_window(r: Reporter, spec: dict[str, Any]) -> TimeWindow | None:
             return None
         if duration is None:
             return None
-        try:
-            fixed_seconds(duration)
-        except DurationError as exc:
-            r.error(join(base, "duration"), f"rolling windows {exc}")
-            return None
+        # rolling 1M / 1Q / 1Y last their nominal 30 / 90 / 365 days (Duration.nominal_seconds)
         return TimeWindow(duration=duration, is_rolling=True)
     if is_rolling is True:
         r.error(join(base, "isRolling"), "must be false when calendar is set (got true)")
@@ -325,10 +351,11 @@ def _time_window(r: Reporter, spec: dict[str, Any]) -> TimeWindow | None:
             start = local_iso(local_time(calendar["startTime"], "calendar.timeZone"))
         except TimeValueError as exc:
             r.error(join(cal_path, "startTime"), str(exc))
-    if duration is not None and str(duration) not in CALENDAR_WINDOWS:
+    if duration is not None and duration.unit not in CALENDAR_UNITS:
         r.error(
             join(base, "duration"),
-            f"calendar windows must be one of {', '.join(CALENDAR_WINDOWS)} (got {show(str(duration))})",
+            "calendar windows must be a positive count of d, w, M, Q or Y such as 1d, 2w, 1M "
+            f"(got {show(str(duration))})",
         )
         return None
     if duration is None or time_zone is None or start is None or is_rolling is True:

@@ -68,7 +68,11 @@ def _hidden(path: Path, root: Path) -> bool:
 
 
 def read_documents(path: Path, shown: str, r: Reporter) -> list[RawDocument]:
-    """Every non-empty document of one file; a YAML error keeps the documents read before it."""
+    """Every non-empty document of one file; a YAML error keeps the documents read before it.
+
+    A file holds `---`-separated documents, or a top-level YAML list of documents (the form the OpenSLO
+    go-sdk and oslo read and write); each list item is then one document with its own index.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -78,9 +82,11 @@ def read_documents(path: Path, shown: str, r: Reporter) -> list[RawDocument]:
     index = 0
     try:
         for data in yaml.load_all(text, Loader=_CatalogYamlLoader):
-            if data is not None:
-                documents.append(RawDocument(shown, index, data))
-            index += 1
+            items = data if isinstance(data, list) else [data]
+            for item in items:
+                if item is not None:
+                    documents.append(RawDocument(shown, index, item))
+                index += 1
     except yaml.YAMLError as exc:
         r.index = index
         r.error("", f"malformed YAML: {_describe(exc)}")

@@ -63,6 +63,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.catalog_option and args.catalog_dir and args.catalog_option != args.catalog_dir:
         raise UserError("give the catalog directory once (CATALOG_DIR or --catalog, not both)", 2)
     catalog = load_catalog(directory)
+    for warning in catalog.warnings:
+        print(f"slo: warning: {warning}", file=sys.stderr)
     kinds: dict[str, int] = {}
     for d in catalog.documents:
         kinds[d.kind] = kinds.get(d.kind, 0) + 1

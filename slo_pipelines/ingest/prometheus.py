@@ -109,6 +109,8 @@ def prometheus_slos(catalog: Catalog) -> list[str]:
     """SLOs whose every metric source is a Prometheus one."""
     names = []
     for name, slo in sorted(catalog.slos.items()):
+        if slo.indicator is None:
+            continue  # composite SLOs are fed per objective from samples files
         sources = indicator_sources(slo.indicator)
         if sources and all(is_prometheus_source(s) for s in sources):
             names.append(name)
@@ -173,6 +175,11 @@ class _SLOIngest:
     def fail(self, role: str, query: str, why: str) -> IngestError:
         return IngestError(f"SLO {self.slo.name} {role} query {query!r}: {why}")
 
+    def _indicator(self) -> Indicator:
+        if self.slo.indicator is None or any(o.indicator is not None for o in self.slo.objectives):
+            raise IngestError(f"SLO {self.slo.name}: objectives with their own indicator are not ingested")
+        return self.slo.indicator
+
     # -- reading ---------------------------------------------------------------------------------
     def counter(self, role: str, source: Mapping[str, Any], query: str, sel: SeriesSelector) -> _Amounts:
         client = self.client_for(source)
@@ -229,7 +236,7 @@ class _SLOIngest:
 
     # -- SLI kinds -------------------------------------------------------------------------------
     def ratio(self) -> tuple[pd.DataFrame, dict[int, str]]:
-        ind = self.slo.indicator
+        ind = self._indicator()
         assert ind.total_query is not None
         total = self.amounts("total", ind.total_query, ind.counter)
         part_role = "good" if ind.good_query is not None else "bad"
@@ -255,7 +262,7 @@ class _SLOIngest:
         return self._checked(frame, quarantined)
 
     def raw_ratio(self) -> tuple[pd.DataFrame, dict[int, str]]:
-        ind = self.slo.indicator
+        ind = self._indicator()
         assert ind.raw_query is not None
         raw = self.amounts("raw", ind.raw_query, False)
         ratio = raw.values
@@ -270,7 +277,7 @@ class _SLOIngest:
         return self._checked(frame, quarantined)
 
     def threshold(self) -> tuple[pd.DataFrame, dict[int, str]]:
-        ind = self.slo.indicator
+        ind = self._indicator()
         assert ind.threshold_query is not None
         query = _query_text(self.slo, "threshold", ind.threshold_query)
         sel = parse_series_selector(query)
@@ -381,9 +388,7 @@ class _SLOIngest:
         return frame, quarantined
 
     def run(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        ind = self.slo.indicator
-        if any(o.indicator is not None for o in self.slo.objectives):
-            raise IngestError(f"SLO {self.slo.name}: objectives with their own indicator are not ingested")
+        ind = self._indicator()
         if self.start % self.b or self.end % self.b:
             raise IngestError(
                 f"SLO {self.slo.name}: start and end must be multiples of its bucket length {self.b}s "

@@ -83,7 +83,7 @@ def generate_slo(
         m = (starts >= inc.start) & (starts < inc.end)
         badness[m] = np.maximum(badness[m], inc.severity)
 
-    is_threshold = slo.indicator.kind == "threshold" and slo.budgeting_method != "Occurrences"
+    is_threshold = slo.indicator_of(objective).kind == "threshold" and slo.budgeting_method != "Occurrences"
     if is_threshold:
         limit = float(objective.value or 1.0)
         healthy = limit * (0.35 + 0.4 * u1)

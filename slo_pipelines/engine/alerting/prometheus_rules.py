@@ -143,7 +143,7 @@ def _check_expressible(slo: SLO, objective: Objective) -> Indicator:
             f"budgetingMethod {slo.budgeting_method} burns budget in time slices, "
             "which a ratio of rates does not measure; only Occurrences is exported"
         )
-    return objective.indicator or slo.indicator
+    return slo.indicator_of(objective)
 
 
 def _severity_expr(ids: Mapping[str, str], rules: list[AlertRule], period: int, budget: float) -> str:

@@ -127,7 +127,7 @@ class ObjectiveEvaluator:
             value=buckets.value[sel],
             excluded=self.merged,
             objective=objective,
-            is_threshold=self.timeslices and (objective.indicator or slo.indicator).kind == "threshold",
+            is_threshold=self.timeslices and slo.indicator_of(objective).kind == "threshold",
         )
 
     def _tally(self, lo: np.ndarray, hi: np.ndarray) -> _Tally:

@@ -80,6 +80,10 @@ def log_target(slo: SLO, policy: EdgeCasePolicy) -> LogTarget:
     """How an SLO is fed from per-request lines; raises when its objectives cannot be fed that way."""
     ops = {(o.op, o.value) for o in slo.objectives if o.op is not None and o.value is not None}
     unit = policy.latency.objective_unit
+    if slo.indicator is None:
+        raise RequestLogError(
+            f"SLO {slo.name!r}: a composite SLO (one indicator per objective) is not fed from request logs"
+        )
     if slo.indicator.kind == "threshold":
         if slo.budgeting_method != "Occurrences":
             raise RequestLogError(

@@ -86,6 +86,8 @@ class JourneyTarget:
 def journey_target(journey: UserJourney, slo: SLO) -> JourneyTarget:
     """The threshold that judges a journey's traces for its `latencySlo`; raises when there is none."""
     where = f"UserJourney {journey.name!r}"
+    if slo.indicator is None:
+        raise TraceError(f"{where}: latencySlo {slo.name!r} is a composite SLO; name a single-indicator SLO")
     if slo.indicator.kind == "threshold":
         if journey.threshold_op is not None:
             raise TraceError(
