@@ -151,7 +151,7 @@ def test_export_names_thresholds_and_skips(tmp_path: Path) -> None:
     groups = {g["name"]: g["rules"] for g in export.groups["groups"]}
     sli = {r["record"]: r for r in groups["sloth-slo-sli-recordings-api-api-errors-0"]}
     assert list(sli) == [
-        f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "28d")
+        f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "4w")
     ]
     assert sli["slo:sli_error:ratio_rate1h"]["labels"] == {
         "sloth_id": "api-api-errors-0",

@@ -32,14 +32,17 @@ def _error(message: str, code: int) -> int:
 
 def cmd_rules_export(args: argparse.Namespace) -> int:
     from slo_pipelines.catalog import load_catalog
-    from slo_pipelines.engine.alerting.prometheus_rules import export_rules, rules_yaml
+    from slo_pipelines.engine.alerting.prometheus_rules import RulesError, export_rules, rules_yaml
 
     out = Path(args.out) if args.out else None
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         why = "is a directory" if out.is_dir() else f"its directory {out.parent} does not exist"
         return _error(f"--out {args.out}: {why}", EXIT_USAGE)
     catalog = load_catalog(args.catalog)  # catalog errors reach `slo`'s main loop
-    export = export_rules(catalog)
+    try:
+        export = export_rules(catalog)
+    except RulesError as exc:
+        return _error(f"{args.catalog}: {exc}", EXIT_INVALID)
     for skipped in export.skipped:
         print(f"slo: not exported: {skipped.describe()}", file=sys.stderr)
     for warning in export.warnings:

@@ -64,6 +64,12 @@ def prom_duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
+def period_duration(seconds: int) -> str:
+    """The SLO period as Sloth names it: whole weeks in `w` (`4w` for 28 d, `1w` for 7 d), else `prom_duration`."""
+    week = 7 * 86400
+    return f"{seconds // week}w" if seconds % week == 0 else prom_duration(seconds)
+
+
 def number(x: float) -> str:
     """A float as PromQL reads it, without binary noise (`0.001`, `13.44`)."""
     return f"{x:.12g}"
@@ -147,6 +153,9 @@ def _check_expressible(slo: SLO, objective: Objective) -> Indicator:
 
 
 def _severity_expr(ids: Mapping[str, str], rules: list[AlertRule], period: int, budget: float) -> str:
+    """Either window pair firing, without `sloth_window` in the result: which pair fires is not part of
+    the alert's identity, so a page that moves from the 1h/5m pair to the 6h/30m one stays one alert
+    in Alertmanager instead of a resolve and a new alert."""
     filt = label_filter(ids)
     pairs = []
     for rule in rules:
@@ -154,7 +163,8 @@ def _severity_expr(ids: Mapping[str, str], rules: list[AlertRule], period: int, 
         short = f"{sli_error_metric(rule.short_window)}{filt} > {bound}"
         long = f"{sli_error_metric(rule.long_window)}{filt} > {bound}"
         pairs.append(f"(\n  ({short})\n  and ignoring ({WINDOW_LABEL})\n  ({long})\n)")
-    return f"\nor ignoring ({WINDOW_LABEL})\n".join(pairs)
+    joined = f"\nor ignoring ({WINDOW_LABEL})\n".join(pairs)
+    return f"max without ({WINDOW_LABEL}) (\n{joined}\n)"
 
 
 def alert_name(slo: SLO) -> str:
@@ -176,13 +186,13 @@ def _sli_rules(ids: Mapping[str, str], indicator: Indicator, period_window: str)
         for w in windows
     ]
     if period_window not in windows:
-        # Sloth's optimised period rule: the mean of the 5-minute ratios over the period.
-        short, filt = sli_error_metric(CURRENT_BURN_WINDOW), label_filter(ids)
+        # The period's error ratio from the increases summed over the whole period, as the engine
+        # computes it. Sloth's shortcut (the mean of the 5-minute ratios) turns NaN for the rest of the
+        # period once a quiet spell gives a 0/0 ratio, and weighs a quiet minute like a busy one.
         rules.append(
             {
                 "record": sli_error_metric(period_window),
-                "expr": f"sum_over_time({short}{filt}[{period_window}])\n/ ignoring ({WINDOW_LABEL})\n"
-                f"count_over_time({short}{filt}[{period_window}])",
+                "expr": error_ratio_expr(indicator, period_window),
                 # Sloth sets only the window here; the ids too keep `promtool check rules` from
                 # seeing one series recorded by several rules.
                 "labels": {**ids, WINDOW_LABEL: period_window},
@@ -193,7 +203,7 @@ def _sli_rules(ids: Mapping[str, str], indicator: Indicator, period_window: str)
 
 def _meta_rules(ids: Mapping[str, str], objective: Objective, period_seconds: int) -> list[dict[str, Any]]:
     filt = label_filter(ids)
-    period_window = prom_duration(period_seconds)
+    period_window = period_duration(period_seconds)
     on = f"on({', '.join(ID_LABELS)}) group_left"
 
     def burn(window: str) -> str:
@@ -259,15 +269,37 @@ def objective_groups(slo: SLO, objective: Objective) -> list[dict[str, Any]]:
     return [
         {
             "name": f"sloth-slo-sli-recordings-{sid}",
-            "rules": _sli_rules(ids, indicator, prom_duration(period)),
+            "rules": _sli_rules(ids, indicator, period_duration(period)),
         },
         {"name": f"sloth-slo-meta-recordings-{sid}", "rules": _meta_rules(ids, objective, period)},
         {"name": f"sloth-slo-alerts-{sid}", "rules": _alert_rules(slo, ids, objective, period)},
     ]
 
 
+def check_distinct_ids(catalog: Catalog) -> None:
+    """Sloth joins service and SLO names with `-`, so service `web` + SLO `api-errors` and service
+    `web-api` + SLO `errors` get one `sloth_id`; Prometheus then refuses the file for its repeated group
+    names. Raises RulesError naming the clash, so the names stay Sloth's everywhere else."""
+    seen: dict[str, tuple[SLO, Objective]] = {}
+    for name in sorted(catalog.slos):
+        slo = catalog.slos[name]
+        for objective in slo.objectives:
+            sid = sloth_ids(slo, objective)["sloth_id"]
+            if sid in seen:
+                other, other_objective = seen[sid]
+                raise RulesError(
+                    f"sloth_id {sid!r} would name both SLO {other.name} (service {other.service}, objective "
+                    f"{other_objective.name}) and SLO {slo.name} (service {slo.service}, objective "
+                    f"{objective.name}); rename one of the SLOs or services"
+                )
+            seen[sid] = (slo, objective)
+
+
 def export_rules(catalog: Catalog) -> RulesExport:
-    """Every expressible objective's rules, in SLO name order; the rest in `skipped` with the reason."""
+    """Every expressible objective's rules, in SLO name order; the rest in `skipped` with the reason.
+
+    Raises RulesError when two objectives would share a `sloth_id` (see `check_distinct_ids`)."""
+    check_distinct_ids(catalog)
     groups: list[dict[str, Any]] = []
     exported: list[str] = []
     skipped: list[SkippedObjective] = []
@@ -287,7 +319,7 @@ def export_rules(catalog: Catalog) -> RulesExport:
         if not slo.time_window.is_rolling or slo.time_window.duration.is_calendar_unit:
             warnings.append(
                 f"SLO {slo.name}: the calendar window {slo.time_window.duration} is recorded as a rolling "
-                f"{prom_duration(slo.time_window.duration.nominal_seconds())} in the period rules"
+                f"{period_duration(slo.time_window.duration.nominal_seconds())} in the period rules"
             )
         if any(rule.scope.applies_to(slo.name, slo.service) for rule in catalog.exclusions):
             warnings.append(
