@@ -67,7 +67,9 @@ def burn_rate_alerts(
     cat = effective_catalog(catalog, warehouse)
     evaluator = warehouse_evaluator(cat, warehouse, start, end)
     events = [
-        alert_events(slo.name, objective.name, slo.time_window.duration.nominal_seconds(), series)
+        alert_events(
+            slo.name, objective.name, slo.time_window.duration.nominal_seconds(), series, slo.policy_alerts
+        )
         for slo, objective, series in evaluator.series(start, end)
     ]
     frame = pd.concat(events, ignore_index=True)

@@ -99,6 +99,23 @@ class Objective:
 
 
 @dataclass(frozen=True)
+class BurnRateCondition:
+    """An OpenSLO AlertCondition of kind `burnrate`, reached through one of the SLO's AlertPolicies.
+
+    It fires when the burn rate over `lookback_seconds` compares with `threshold` by `op` and has done so
+    for `alert_after_seconds` (OpenSLO `alertAfter`, Prometheus `for:`)."""
+
+    policy: str
+    condition: str
+    severity: str
+    op: ThresholdOp
+    threshold: float
+    lookback_seconds: int
+    alert_after_seconds: int = 0
+    notification_targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SLO:
     """An SLO; `indicator` is None for a composite SLO, whose objectives each carry their own."""
 
@@ -110,6 +127,10 @@ class SLO:
     budgeting_method: BudgetingMethod
     objectives: tuple[Objective, ...]
     alert_policies: tuple[str, ...] = ()
+    # the burn-rate conditions of those policies; `default_alerts` False when the SLO's
+    # `slo-pipelines.io/alerting: policy` annotation turns the multi-window multi-burn-rate pairs off
+    policy_alerts: tuple[BurnRateCondition, ...] = ()
+    default_alerts: bool = True
     no_data_policy: NoDataPolicy = "ignore"
     bucket_seconds: int = DEFAULT_BUCKET_SECONDS
     measured_since: int | None = None  # epoch s; None: from the SLO's first bucket (DESIGN.md §3)

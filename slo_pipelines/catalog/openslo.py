@@ -22,6 +22,7 @@ from slo_pipelines.catalog.models import (
     DEFAULT_BUCKET_SECONDS,
     SLO,
     BudgetingMethod,
+    BurnRateCondition,
     Document,
     Indicator,
     NoDataPolicy,
@@ -45,6 +46,8 @@ MEASURED_SINCE_ANNOTATION = "slo-pipelines.io/measured-since"
 DEMO_RATE_ANNOTATION = "slo-pipelines.io/demo-rate"
 # active-passive: two regions serving at once is a failover defect (series carry a `region` label)
 REGION_MODE_ANNOTATION = "slo-pipelines.io/region-mode"
+# `policy`: only the SLO's AlertPolicy conditions alert; `both` (default): they alert beside the default pairs
+ALERTING_ANNOTATION = "slo-pipelines.io/alerting"
 ANNOTATION_PREFIX = "slo-pipelines.io/"
 KNOWN_ANNOTATIONS = (
     NO_DATA_ANNOTATION,
@@ -52,8 +55,10 @@ KNOWN_ANNOTATIONS = (
     MEASURED_SINCE_ANNOTATION,
     DEMO_RATE_ANNOTATION,
     REGION_MODE_ANNOTATION,
+    ALERTING_ANNOTATION,
 )
 REGION_MODES = ("active-active", "active-passive")
+ALERTING_MODES = ("both", "policy")
 
 
 def service(r: Reporter, document: Document) -> Service:
@@ -84,7 +89,9 @@ def alert_condition_spec(r: Reporter, spec: dict[str, Any], base: str) -> None:
     choice(r, condition, "kind", path, CONDITION_KINDS)
     choice(r, condition, "op", path, THRESHOLD_OPS, required=True)
     number(r, condition, "threshold", path, required=True)
-    if condition.get("lookbackWindow") is not None:
+    if condition.get("lookbackWindow") is None:
+        r.error(join(path, "lookbackWindow"), "is required for a burnrate condition")
+    else:
         _duration_seconds(r, condition, "lookbackWindow", path)
     if condition.get("alertAfter") is not None:
         _duration_seconds(r, condition, "alertAfter", path, allow_zero=True)
@@ -184,6 +191,15 @@ def slo(
         or bucket_seconds is None
     ):
         return None
+    alerting = annotations.get(ALERTING_ANNOTATION, "both")
+    conditions = policy_conditions(registry, spec)
+    if alerting == "policy" and not conditions:
+        r.error(
+            f"metadata.annotations[{ALERTING_ANNOTATION}]",
+            "turns the default burn-rate alerts off, but no AlertPolicy of this SLO has a burnrate "
+            f"condition, so nothing would alert (got {show(alerting)})",
+        )
+        return None
     return SLO(
         name=document.name,
         service=service_name,
@@ -193,6 +209,8 @@ def slo(
         budgeting_method=method,
         objectives=objectives,
         alert_policies=policies,
+        policy_alerts=conditions,
+        default_alerts=alerting != "policy",
         no_data_policy=no_data_policy,
         bucket_seconds=bucket_seconds,
         measured_since=measured_since,
@@ -222,6 +240,12 @@ def _extension_annotations(
                 f"metadata.annotations[{key}]", f"unknown annotation; known: {', '.join(KNOWN_ANNOTATIONS)}"
             )
     mode = annotations.get(REGION_MODE_ANNOTATION)
+    alerting = annotations.get(ALERTING_ANNOTATION)
+    if alerting is not None and alerting not in ALERTING_MODES:
+        r.error(
+            f"metadata.annotations[{ALERTING_ANNOTATION}]",
+            f"must be one of {', '.join(ALERTING_MODES)} (got {show(alerting)})",
+        )
     if mode is not None and mode not in REGION_MODES:
         r.error(
             f"metadata.annotations[{REGION_MODE_ANNOTATION}]",
@@ -397,6 +421,77 @@ def _alert_policies(r: Reporter, registry: Registry, spec: dict[str, Any]) -> tu
             r.error(path, "needs an AlertPolicy name, alertPolicyRef or an inline AlertPolicy")
             ok = False
     return tuple(names) if ok else None
+
+
+def policy_conditions(registry: Registry, spec: dict[str, Any]) -> tuple[BurnRateCondition, ...]:
+    """The burnrate conditions of the SLO's (already validated) alert policies, referenced or inline."""
+    out: list[BurnRateCondition] = []
+    for item in spec.get("alertPolicies") or []:
+        if isinstance(item, str) or (isinstance(item, dict) and "alertPolicyRef" in item):
+            name = item if isinstance(item, str) else item["alertPolicyRef"]
+            document = registry.get("AlertPolicy", name)
+            policy_spec = document.body.get("spec") if document is not None else None
+        else:
+            name = ((item.get("metadata") or {}).get("name")) if isinstance(item, dict) else None
+            policy_spec = item.get("spec") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not isinstance(policy_spec, dict):
+            continue
+        targets = tuple(_target_name(t) for t in policy_spec.get("notificationTargets") or [])
+        for c in policy_spec.get("conditions") or []:
+            condition_name, condition_spec = _condition_body(registry, c)
+            built = _burn_rate_condition(name, condition_name, condition_spec, targets)
+            if built is not None:
+                out.append(built)
+    return tuple(out)
+
+
+def _target_name(item: object) -> str:
+    if isinstance(item, dict):
+        if "targetRef" in item:
+            return str(item["targetRef"])
+        return str((item.get("metadata") or {}).get("name", ""))
+    return ""
+
+
+def _condition_body(registry: Registry, item: object) -> tuple[str, dict[str, Any] | None]:
+    if not isinstance(item, dict):
+        return "", None
+    if "conditionRef" in item:
+        document = registry.get("AlertCondition", str(item["conditionRef"]))
+        body = document.body.get("spec") if document is not None else None
+        return str(item["conditionRef"]), body if isinstance(body, dict) else None
+    spec = item.get("spec")
+    return str((item.get("metadata") or {}).get("name", "")), spec if isinstance(spec, dict) else None
+
+
+def _burn_rate_condition(
+    policy: str, name: str, spec: dict[str, Any] | None, targets: tuple[str, ...]
+) -> BurnRateCondition | None:
+    condition = (spec or {}).get("condition")
+    if not isinstance(spec, dict) or not isinstance(condition, dict):
+        return None
+    try:
+        lookback = parse_fixed_seconds(condition.get("lookbackWindow"))
+        after = (
+            0
+            if condition.get("alertAfter") is None
+            else parse_fixed_seconds(condition["alertAfter"], allow_zero=True)
+        )
+    except DurationError:
+        return None  # reported where the condition is defined
+    op, threshold = condition.get("op"), condition.get("threshold")
+    if op not in THRESHOLD_OPS or isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        return None
+    return BurnRateCondition(
+        policy=policy,
+        condition=name,
+        severity=str(spec.get("severity", "")),
+        op=cast(ThresholdOp, op),
+        threshold=float(threshold),
+        lookback_seconds=lookback,
+        alert_after_seconds=after,
+        notification_targets=targets,
+    )
 
 
 def _ratio_value(r: Reporter, objective: dict[str, Any], base: str) -> float | None:

@@ -36,7 +36,8 @@ OPSGENIE_MESSAGE_MAX = 130
 OPSGENIE_SOURCE_MAX = 100
 OPSGENIE_DESCRIPTION_MAX = 15000
 OPSGENIE_TAG_MAX = 50
-OPSGENIE_PRIORITY = {"page": "P1", "ticket": "P3"}
+# PagerDuty severity (PROVIDER_SEVERITY) → Opsgenie priority
+OPSGENIE_PRIORITY = {"critical": "P1", "error": "P2", "warning": "P3", "info": "P5"}
 
 
 class NotifierError(RuntimeError):
@@ -288,7 +289,7 @@ class OpsgenieNotifier(Notifier):
             "message": _clip(notification.summary, OPSGENIE_MESSAGE_MAX),
             "alias": notification.dedup_key,
             "description": _clip(_description(notification), OPSGENIE_DESCRIPTION_MAX),
-            "priority": OPSGENIE_PRIORITY[notification.alert_severity],
+            "priority": OPSGENIE_PRIORITY[notification.severity],
             "source": source,
             "entity": notification.service,
             "tags": [

@@ -19,7 +19,7 @@ from slo_pipelines.engine.alerting.payloads import (
     links_from_annotations,
     top_burning_hour,
 )
-from slo_pipelines.engine.alerting.rules import LOOKBACKS
+from slo_pipelines.engine.alerting.rules import LOOKBACKS, window_seconds
 from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 from slo_pipelines.engine.exclusions.intervals import applicable, expand_rules
 
@@ -52,7 +52,7 @@ def prepare_notification(
         window_start=ws,
         window_end=we,
         long_window_events=events_between(
-            buckets.starts, buckets.total, at - LOOKBACKS[event.long_window], at
+            buckets.starts, buckets.total, at - window_seconds(event.long_window), at
         ),
         top_burning_hour=top[0] if top else None,
         top_burning_hour_bad=top[1] if top else None,

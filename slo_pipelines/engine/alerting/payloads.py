@@ -14,12 +14,24 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from slo_pipelines.engine.alerting.rules import LOOKBACKS
+from slo_pipelines.engine.alerting.rules import LOOKBACKS, window_seconds
 from slo_pipelines.engine.exclusions.intervals import ExclusionInterval
 
 Action = Literal["trigger", "resolve"]
 ACTIONS: tuple[str, ...] = ("trigger", "resolve")
-PROVIDER_SEVERITY: dict[str, str] = {"page": "critical", "ticket": "warning"}
+# Alert severity → PagerDuty Events v2 `severity`: the default pairs' page/ticket, and the words
+# AlertCondition `severity` commonly uses (docs/prometheus-rules.md has the table, with Opsgenie's).
+PROVIDER_SEVERITY: dict[str, str] = {
+    "page": "critical",
+    "critical": "critical",
+    "high": "error",
+    "error": "error",
+    "ticket": "warning",
+    "warning": "warning",
+    "medium": "warning",
+    "low": "info",
+    "info": "info",
+}
 DEDUP_KEY_MAX = 255
 SUMMARY_MAX = 1024
 DEFAULT_MIN_EVENTS = 100
@@ -39,7 +51,7 @@ class AlertEvent:
 
     slo: str
     objective: str
-    severity: str  # page | ticket
+    severity: str  # page | ticket, or an AlertCondition's severity (a PROVIDER_SEVERITY key)
     long_window: str
     short_window: str
     threshold: float
@@ -68,12 +80,16 @@ class AlertEvent:
     def check(self) -> None:
         where = f"alert event {self.slo}/{self.objective}"
         if self.severity not in PROVIDER_SEVERITY:
-            raise AlertPayloadError(f"{where}: severity must be page or ticket (got {self.severity!r})")
+            raise AlertPayloadError(
+                f"{where}: severity must be one of {', '.join(PROVIDER_SEVERITY)} (got {self.severity!r})"
+            )
         for name, window in (("long_window", self.long_window), ("short_window", self.short_window)):
-            if window not in LOOKBACKS:
+            try:
+                window_seconds(window)
+            except ValueError:
                 raise AlertPayloadError(
-                    f"{where}: {name} must be one of {', '.join(LOOKBACKS)} (got {window!r})"
-                )
+                    f"{where}: {name} must be a window such as {', '.join(LOOKBACKS)} (got {window!r})"
+                ) from None
         if self.ended_at is not None and self.ended_at < self.started_at:
             raise AlertPayloadError(
                 f"{where}: ended_at must not be before started_at (got {self.ended_at} < {self.started_at})"
@@ -219,7 +235,7 @@ def low_traffic_decision(
     handful of requests burns fast without hurting many users. Tickets still go out."""
     if min_events < 0:
         raise AlertPayloadError(f"low-traffic guard: min_events must be >= 0 (got {min_events})")
-    if event.severity != "page" or context.long_window_events >= min_events:
+    if PROVIDER_SEVERITY[event.severity] != "critical" or context.long_window_events >= min_events:
         return SEND
     return Decision(
         False,

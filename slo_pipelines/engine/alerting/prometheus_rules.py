@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from slo_pipelines.catalog.models import SLO, Catalog, Indicator, Objective
-from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, AlertRule
+from slo_pipelines.catalog.models import SLO, BurnRateCondition, Catalog, Indicator, Objective
+from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, AlertRule, window_label, window_seconds
 from slo_pipelines.engine.sli.promql import BUCKET_PLACEHOLDER, parse_series_selector, uses_bucket_placeholder
 
 SLI_ERROR_METRIC = "slo:sli_error:ratio_rate{window}"
@@ -167,16 +167,60 @@ def _severity_expr(ids: Mapping[str, str], rules: list[AlertRule], period: int, 
     return f"max without ({WINDOW_LABEL}) (\n{joined}\n)"
 
 
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
 def alert_name(slo: SLO) -> str:
     """CamelCase of the SLO name + `ErrorBudgetBurn`; page and ticket share it, as in Sloth."""
-    camel = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", slo.name) if part)
+    camel = _camel(slo.name)
     if not camel or not camel[0].isalpha():
         camel = f"SLO{camel}"
     return f"{camel}ErrorBudgetBurn"
 
 
-def _sli_rules(ids: Mapping[str, str], indicator: Indicator, period_window: str) -> list[dict[str, Any]]:
-    windows = sorted(LOOKBACKS, key=lambda w: LOOKBACKS[w])
+def policy_alert_name(slo: SLO, condition: BurnRateCondition) -> str:
+    """CamelCase of the SLO and AlertCondition names, e.g. `CheckoutAvailabilityFastBurn`."""
+    camel = _camel(slo.name) + _camel(condition.condition)
+    return camel if camel[:1].isalpha() else f"SLO{camel}"
+
+
+PROMQL_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _policy_alert_rules(slo: SLO, ids: Mapping[str, str], objective: Objective) -> list[dict[str, Any]]:
+    """One alert per burnrate AlertCondition of the SLO's AlertPolicies, `alertAfter` as `for:`."""
+    budget = 1.0 - objective.target
+    out = []
+    for c in slo.policy_alerts:
+        window = window_label(c.lookback_seconds)
+        expr = (
+            f"max without ({WINDOW_LABEL}) (\n  {sli_error_metric(window)}{label_filter(ids)}\n"
+            f"  {PROMQL_OPS[c.op]} ({number(c.threshold)} * {number(budget)})\n)"
+        )
+        rule: dict[str, Any] = {"alert": policy_alert_name(slo, c), "expr": expr}
+        if c.alert_after_seconds:
+            rule["for"] = prom_duration(c.alert_after_seconds)
+        rule["labels"] = {
+            **ids,
+            SEVERITY_LABEL: c.severity,
+            "severity": c.severity,
+            "openslo_alert_policy": c.policy,
+            "openslo_alert_condition": c.condition,
+        }
+        rule["annotations"] = {
+            "title": f"({c.severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} burn rate over "
+            f"{window} {PROMQL_OPS[c.op]} {number(c.threshold)} (AlertPolicy {c.policy}).",
+            "objective": objective.name,
+        }
+        out.append(rule)
+    return out
+
+
+def _sli_rules(
+    ids: Mapping[str, str], indicator: Indicator, period_window: str, extra: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    windows = sorted(dict.fromkeys([*LOOKBACKS, *extra]), key=window_seconds)
     rules: list[dict[str, Any]] = [
         {
             "record": sli_error_metric(w),
@@ -185,7 +229,7 @@ def _sli_rules(ids: Mapping[str, str], indicator: Indicator, period_window: str)
         }
         for w in windows
     ]
-    if period_window not in windows:
+    if period_window not in windows and window_seconds(period_window) not in map(window_seconds, windows):
         # The period's error ratio from the increases summed over the whole period, as the engine
         # computes it. Sloth's shortcut (the mean of the 5-minute ratios) turns NaN for the rest of the
         # period once a quiet spell gives a 0/0 ratio, and weighs a quiet minute like a busy one.
@@ -266,13 +310,16 @@ def objective_groups(slo: SLO, objective: Objective) -> list[dict[str, Any]]:
     ids = sloth_ids(slo, objective)
     period = slo.time_window.duration.nominal_seconds()
     sid = ids["sloth_id"]
+    policy_windows = tuple(window_label(c.lookback_seconds) for c in slo.policy_alerts)
+    alerts = _alert_rules(slo, ids, objective, period) if slo.default_alerts else []
+    alerts += _policy_alert_rules(slo, ids, objective)
     return [
         {
             "name": f"sloth-slo-sli-recordings-{sid}",
-            "rules": _sli_rules(ids, indicator, period_duration(period)),
+            "rules": _sli_rules(ids, indicator, period_duration(period), policy_windows),
         },
         {"name": f"sloth-slo-meta-recordings-{sid}", "rules": _meta_rules(ids, objective, period)},
-        {"name": f"sloth-slo-alerts-{sid}", "rules": _alert_rules(slo, ids, objective, period)},
+        {"name": f"sloth-slo-alerts-{sid}", "rules": alerts},
     ]
 
 

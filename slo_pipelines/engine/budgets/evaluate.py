@@ -11,8 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slo_pipelines.catalog.models import SLO, Catalog, Objective
-from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS, firing
+from slo_pipelines.catalog.models import SLO, BurnRateCondition, Catalog, Objective
+from slo_pipelines.engine.alerting.rules import (
+    ALERT_RULES,
+    LOOKBACKS,
+    MAX_LOOKBACK_SECONDS,
+    compare,
+    firing,
+    max_lookback_seconds,
+    window_label,
+)
 from slo_pipelines.engine.budgets.buckets import SLOBuckets, empty_buckets, group_buckets
 from slo_pipelines.engine.budgets.coarse import CoarseHistory, CoarseHistoryError, CoarseSums
 from slo_pipelines.engine.budgets.grid import BucketGrid
@@ -175,6 +183,25 @@ class ObjectiveEvaluator:
         assert instants is not None
         return self.grid.index(instants)
 
+    def burn_over(self, ats: np.ndarray, seconds: int) -> np.ndarray:
+        """Burn rate over `[at − seconds, at)` for every instant, by the same rules as the fixed lookbacks."""
+        miss = 1.0 - self.objective.target
+        if self.timeslices:
+            t = self._tally(ats - seconds, ats)
+            return _ratio(t.consumed, t.total) / miss
+        g = self.grid
+        p_at, p_lo = g.index(ats), g.index(ats - seconds)
+        return _ratio(g.P_bad[p_at] - g.P_bad[p_lo], g.P_total[p_at] - g.P_total[p_lo]) / miss
+
+    def policy_firing(self, ats: np.ndarray, i: int) -> np.ndarray:
+        """Condition `i` of the SLO's AlertPolicies holds at every bucket boundary of
+        `[at − alertAfter, at]` (OpenSLO `alertAfter`: how long it must hold before it alerts)."""
+        condition = self.slo.policy_alerts[i]
+        steps = condition.alert_after_seconds // self.b
+        instants = ats[:, None] - self.b * np.arange(steps + 1, dtype=np.int64)[None, :]
+        holds = compare(self.burn_over(instants.ravel(), condition.lookback_seconds), condition)
+        return np.asarray(holds.reshape(instants.shape).all(axis=1))
+
     def series(self, ats: np.ndarray, warning_threshold: float = DEFAULT_WARNING_THRESHOLD) -> pd.DataFrame:
         ats = np.asarray(ats, dtype=np.int64)
         ws, full_end = window_bounds_series(self.slo.time_window, ats)
@@ -235,7 +262,12 @@ class ObjectiveEvaluator:
             out[f"burn_{label}"] = burn[label]
         period = self.slo.time_window.duration.nominal_seconds()
         for rule in ALERT_RULES:
-            out[f"alert_{rule.severity}_{rule.long_window}_{rule.short_window}"] = firing(burn, rule, period)
+            fires = firing(burn, rule, period)
+            out[f"alert_{rule.severity}_{rule.long_window}_{rule.short_window}"] = (
+                fires if self.slo.default_alerts else np.zeros_like(fires)
+            )
+        for i, condition in enumerate(self.slo.policy_alerts):
+            out[f"policy_alert_{i}"] = self.policy_firing(ats, i)
         code = np.zeros(ats.shape, dtype=np.int8)
         with np.errstate(invalid="ignore"):
             code[remaining < warning_threshold] = 1
@@ -248,11 +280,30 @@ def _nan_to_none(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
-def firing_alerts(row: pd.Series, period_seconds: int) -> tuple[FiringAlert, ...]:
-    return tuple(
+def firing_alerts(row: pd.Series, slo: SLO) -> tuple[FiringAlert, ...]:
+    """The default multi-window pairs firing in `row`, then the SLO's AlertPolicy conditions firing."""
+    period_seconds = slo.time_window.duration.nominal_seconds()
+    pairs = tuple(
         FiringAlert(r.severity, r.long_window, r.short_window, r.threshold(period_seconds))
         for r in ALERT_RULES
         if bool(row[f"alert_{r.severity}_{r.long_window}_{r.short_window}"])
+    )
+    return pairs + tuple(
+        policy_alert(c) for i, c in enumerate(slo.policy_alerts) if bool(row[f"policy_alert_{i}"])
+    )
+
+
+def policy_alert(c: BurnRateCondition) -> FiringAlert:
+    lookback = window_label(c.lookback_seconds)
+    return FiringAlert(
+        c.severity,
+        lookback,
+        lookback,
+        c.threshold,
+        policy=c.policy,
+        condition=c.condition,
+        op=c.op,
+        alert_after=window_label(c.alert_after_seconds) if c.alert_after_seconds else "0m",
     )
 
 
@@ -301,7 +352,7 @@ class CatalogEvaluator:
 
     def evaluator(self, slo: SLO, objective: Objective, first_at: int, last_at: int) -> ObjectiveEvaluator:
         ws, full_end = window_bounds_series(slo.time_window, np.array([first_at, last_at]))
-        span_start = min(int(ws.min()), first_at - MAX_LOOKBACK_SECONDS)
+        span_start = min(int(ws.min()), first_at - max_lookback_seconds(slo))
         span_end = max(int(full_end.max()), last_at)
         buckets = self.by_slo.get(slo.name, empty_buckets(slo.bucket_seconds))
         slice_seconds = objective.time_slice_window_seconds
@@ -366,7 +417,7 @@ class CatalogEvaluator:
                         consumed_bad=exact_number(row["consumed_bad"]),
                         remaining_ratio=_nan_to_none(row["remaining_ratio"]),
                         burn_rates={k: _nan_to_none(row[f"burn_{k}"]) for k in LOOKBACKS},
-                        alerts=firing_alerts(row, slo.time_window.duration.nominal_seconds()),
+                        alerts=firing_alerts(row, slo),
                         status=str(row["status"]),
                         bucket_seconds=ev.b,
                         catalog_digest=self.catalog_digest,

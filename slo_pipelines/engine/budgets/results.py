@@ -20,14 +20,28 @@ class FiringAlert:
     long_window: str
     short_window: str
     threshold: float
+    # set for an AlertPolicy's burnrate condition (one window: long_window = short_window = lookback)
+    policy: str | None = None
+    condition: str | None = None
+    op: str | None = None
+    alert_after: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "severity": self.severity,
             "long_window": self.long_window,
             "short_window": self.short_window,
             "threshold": self.threshold,
         }
+        if self.policy is not None:
+            out.update(
+                lookback=self.long_window,
+                op=self.op,
+                alert_after=self.alert_after,
+                policy=self.policy,
+                condition=self.condition,
+            )
+        return out
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.catalog.models import SLO, Catalog, Objective
-from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS
-from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS, max_lookback_seconds
+from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator, policy_alert
 from slo_pipelines.engine.budgets.windows import window_bounds_series
 
 
@@ -15,6 +15,7 @@ def history_start(catalog: Catalog, first_at: int) -> int:
     """Earliest bucket any SLO needs to be evaluated at `first_at` (its window or the longest lookback)."""
     earliest = first_at - MAX_LOOKBACK_SECONDS
     for slo in catalog.slos.values():
+        earliest = min(earliest, first_at - max_lookback_seconds(slo))
         ws, _ = window_bounds_series(slo.time_window, np.array([first_at]))
         earliest = min(earliest, int(ws[0]))
     return earliest
@@ -49,6 +50,11 @@ def snapshot_rows(slo: SLO, objective: Objective, series: pd.DataFrame, digests:
             }
             for r in ALERT_RULES
             if series[f"alert_{r.severity}_{r.long_window}_{r.short_window}"].iat[i]
+        ]
+        firing += [
+            policy_alert(c).to_json()
+            for j, c in enumerate(slo.policy_alerts)
+            if series[f"policy_alert_{j}"].iat[i]
         ]
         alerts.append(json.dumps(firing))
     return pd.DataFrame(
