@@ -147,11 +147,14 @@ def test_bad_alert_rows_give_one_line_errors() -> None:
         "ended_at": None,
     }
     with pytest.raises(
-        AlertPayloadError, match=r"alert event a/o: severity must be page or ticket \(got 'pager'\)"
+        AlertPayloadError, match=r"alert event a/o: severity must be one of page, critical, .* \(got 'pager'\)"
     ):
         AlertEvent.from_row(row)
-    with pytest.raises(AlertPayloadError, match="long_window must be one of"):
-        AlertEvent.from_row({**row, "severity": "page", "long_window": "2w"})
+    with pytest.raises(AlertPayloadError, match="long_window must be a window such as 5m"):
+        AlertEvent.from_row({**row, "severity": "page", "long_window": "2 weeks"})
+    # an AlertPolicy condition's lookback is any window, its severity one of the mapped words
+    policy = AlertEvent.from_row({**row, "severity": "high", "long_window": "15m", "short_window": "15m"})
+    assert build_notification(policy, context(), "trigger").severity == "error"
     assert AlertEvent.from_row({**row, "severity": "page", "ended_at": float("nan")}).ended_at is None
     stored = pd.DataFrame([{**row, "severity": "page"}]).astype(
         {"ended_at": "Int64"}
