@@ -735,7 +735,11 @@ def _source(ref: str = "prom") -> dict[str, Any]:
             "spec.thresholdMetric.metricSource.spec: is required",
         ),
         (
-            _doc("AlertPolicy", "p", {"conditions": [{"conditionRef": "nope"}], "notificationTargets": [TARGET]}),
+            _doc(
+                "AlertPolicy",
+                "p",
+                {"conditions": [{"conditionRef": "nope"}], "notificationTargets": [TARGET]},
+            ),
             'spec.conditions[0].conditionRef: no AlertCondition with this name in the catalog (got "nope")',
         ),
         (
@@ -761,7 +765,9 @@ def _source(ref: str = "prom") -> dict[str, Any]:
             'catalog (got "nobody")',
         ),
         (
-            _doc("AlertCondition", "c", {"severity": "page", "condition": {"op": "gte", "threshold": "high"}}),
+            _doc(
+                "AlertCondition", "c", {"severity": "page", "condition": {"op": "gte", "threshold": "high"}}
+            ),
             'spec.condition.threshold: must be a number (got "high")',
         ),
         (
@@ -811,7 +817,10 @@ def test_bad_openslo_documents(
             {"apiVersion": "openslo/v1", "kind": "Service", "metadata": {"name": "checkout"}},
             'metadata.name: Service "checkout" is already defined at catalog/base.yaml[0]',
         ),
-        ([["a", "list"]], "a document must be a mapping with apiVersion, kind, metadata and spec (got a list)"),
+        (
+            [["a", "list"]],
+            "a document must be a mapping with apiVersion, kind, metadata and spec (got a list)",
+        ),
     ],
 )
 def test_bad_document_headers(

@@ -147,7 +147,8 @@ def test_bad_alert_rows_give_one_line_errors() -> None:
         "ended_at": None,
     }
     with pytest.raises(
-        AlertPayloadError, match=r"alert event a/o: severity must be one of page, critical, .* \(got 'pager'\)"
+        AlertPayloadError,
+        match=r"alert event a/o: severity must be one of page, critical, .* \(got 'pager'\)",
     ):
         AlertEvent.from_row(row)
     with pytest.raises(AlertPayloadError, match="long_window must be a window such as 5m"):

@@ -33,7 +33,7 @@ def error_budgets(
     evaluator = warehouse_evaluator(cat, warehouse, start + DAY, end, step=DAY)
     snapshots = pd.concat(
         [
-            snapshot_rows(slo, objective, series, snapshot_digests(evaluator, slo, series))
+            snapshot_rows(slo, objective, series, snapshot_digests(evaluator, slo, series, objective))
             for slo, objective, series in evaluator.series(start + DAY, end, DAY)
         ],
         ignore_index=True,

@@ -69,7 +69,7 @@ def sli_buckets(
             warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
     context.log.info(f"staged {len(raw):,} raw rows for {context.partition_key_range}")
 
-    triage = triage_rows(raw, unplaced, cat.slos, start, end)
+    triage = triage_rows(raw, unplaced, cat.slos_by_data_key(), start, end)
     quarantined = warehouse.quarantine_rows(triage.rejected) if not triage.rejected.empty else 0
     warehouse.upsert_audit_results(triage.verdicts)
     clean = triage.clean

@@ -65,7 +65,7 @@ def sli_quality_report(
     now = int(pd.Timestamp.now(tz="UTC").timestamp())
     for day in range(start, end, DAY):
         today = frame[(frame["start"] >= day) & (frame["start"] < day + DAY)]
-        summary = collection_summary(today, cat.slos, day, day + DAY, now, previous or None)
+        summary = collection_summary(today, cat.slos_by_data_key(), day, day + DAY, now, previous or None)
         findings = audit_collection(summary, thresholds) + stored_series_findings(
             warehouse.read_audit_results(day, day + DAY), day
         )

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from slo_pipelines.catalog import openslo
-from slo_pipelines.catalog.openslo_schema import check_document
 from slo_pipelines.catalog.errors import CatalogError, CatalogIssue
 from slo_pipelines.catalog.exclusions import exclusion_rule
 from slo_pipelines.catalog.extensions import CHECKS, check_extension
 from slo_pipelines.catalog.fields import Reporter, show
 from slo_pipelines.catalog.incidents import check_catalog_incidents, service_names
 from slo_pipelines.catalog.models import SLO, Catalog, Document, ExclusionRule, Indicator, Service
+from slo_pipelines.catalog.openslo_schema import check_document
 from slo_pipelines.catalog.registry import Registry
 from slo_pipelines.catalog.yamlfiles import RawDocument, catalog_files, read_documents
 
@@ -184,7 +184,12 @@ def _warn_missing_services(
     for d in slo_documents:
         spec = d.body.get("spec")
         name = spec.get("service") if isinstance(spec, dict) else None
-        if isinstance(name, str) and name.strip() and not registry.has("Service", name) and name not in warned:
+        if (
+            isinstance(name, str)
+            and name.strip()
+            and not registry.has("Service", name)
+            and name not in warned
+        ):
             warned.add(name)
             reporter(d).warn(
                 "spec.service",

@@ -228,6 +228,11 @@ class Catalog:
     other: tuple[Document, ...] = ()  # kinds loaded and checked but consumed by later features
     warnings: tuple[CatalogIssue, ...] = ()  # valid but worth a look (missing Service, constant SLI)
 
+    def slos_by_data_key(self) -> dict[str, SLO]:
+        """Every `slo` value sample rows may carry, with its SLO: the SLO names, plus `SLO/objective` for
+        each objective with its own indicator (`SLO.data_key`)."""
+        return {key: slo for slo in self.slos.values() for key in slo.data_keys()}
+
     def digest(self) -> str:
         """sha256 over the canonical JSON of every document, order-independent."""
         import hashlib

@@ -14,7 +14,10 @@ from slo_pipelines.catalog.fields import Reporter, join, show
 
 MAX_DESCRIPTION = 1050
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-RFC1123_HELP = "must be an RFC 1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit"
+RFC1123_HELP = (
+    "must be an RFC 1123 label: at most 63 lower-case letters, digits and '-', "
+    "starting and ending with a letter or digit"
+)
 
 
 class _Any:
@@ -57,7 +60,14 @@ POLICY_SPEC: dict[str, Any] = {
     "alertWhenBreaching": None,
     # `operator` (and|or) joins conditions in the spec's AlertPolicy schema
     "conditions": _ListOf(
-        {"conditionRef": None, "operator": None, "apiVersion": None, "kind": None, "metadata": METADATA, "spec": CONDITION_SPEC}
+        {
+            "conditionRef": None,
+            "operator": None,
+            "apiVersion": None,
+            "kind": None,
+            "metadata": METADATA,
+            "spec": CONDITION_SPEC,
+        }
     ),
     "notificationTargets": _ListOf(
         {"targetRef": None, "apiVersion": None, "kind": None, "metadata": METADATA, "spec": TARGET_SPEC}
@@ -68,7 +78,9 @@ SLO_SPEC: dict[str, Any] = {
     "service": None,
     "indicator": INLINE_SLI,
     "indicatorRef": None,
-    "timeWindow": _ListOf({"duration": None, "isRolling": None, "calendar": {"startTime": None, "timeZone": None}}),
+    "timeWindow": _ListOf(
+        {"duration": None, "isRolling": None, "calendar": {"startTime": None, "timeZone": None}}
+    ),
     "budgetingMethod": None,
     "objectives": _ListOf(
         {

@@ -74,8 +74,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def bucket_sizes(catalog: Catalog) -> dict[str, int]:
-    """Each SLO's bucket size for rows without `bucket_seconds`: its annotation, else 60 s."""
-    return {name: slo.bucket_seconds for name, slo in catalog.slos.items()}
+    """Each SLO's bucket size for rows without `bucket_seconds`: its annotation, else 60 s; keyed by the
+    `slo` values rows may carry (`Catalog.slos_by_data_key`: composite objectives read their own rows)."""
+    return {key: slo.bucket_seconds for key, slo in catalog.slos_by_data_key().items()}
 
 
 def with_warehouse_exclusions(catalog: Catalog, url: str) -> Catalog:

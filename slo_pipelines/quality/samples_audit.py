@@ -28,7 +28,7 @@ def audit_samples(
     audit rejects exactly the rows `slo evaluate` refuses (plus any a GX rule fails, which it never
     should on its own). Rows are matched by `row_number`.
     """
-    unknown = (staged["slo"].notna() & ~staged["slo"].isin(list(catalog.slos))).to_numpy(dtype=bool)
+    unknown = (staged["slo"].notna() & ~staged["slo"].isin(list(catalog.slos_by_data_key()))).to_numpy(dtype=bool)
     rows = audit_buckets(staged[~unknown])
     invalid = staged["row_number"].isin(checked.rejected["row_number"]).to_numpy(dtype=bool)
     by_rule = staged.loc[invalid & ~unknown].drop(index=rows.failing_rows.index, errors="ignore")
@@ -50,7 +50,7 @@ def audit_samples(
         previous: dict[str, float] | None = None
         for day in range(first, last + DAY, DAY):
             today = valid[(starts >= day) & (starts < day + DAY)]
-            summary = collection_summary(today, catalog.slos, day, day + DAY, now, previous)
+            summary = collection_summary(today, catalog.slos_by_data_key(), day, day + DAY, now, previous)
             days.append(
                 (day, day + DAY, audit_collection(summary, thresholds or CollectionThresholds()), summary)
             )

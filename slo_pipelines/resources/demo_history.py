@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from slo_pipelines.catalog.models import SLO, Catalog
+from slo_pipelines.catalog.models import SLO, Catalog, Objective
 
 DAY = 86400
 
@@ -70,12 +70,18 @@ def _minute_uniform(name: str, minutes: np.ndarray, salt: str) -> np.ndarray:
 
 
 def generate_slo(
-    slo: SLO, start: int, end: int, extra_incidents: list[Incident] | None = None
+    slo: SLO,
+    start: int,
+    end: int,
+    extra_incidents: list[Incident] | None = None,
+    objective: Objective | None = None,
 ) -> pd.DataFrame:
+    """Rows of one SLO (or of one objective with its own indicator, keyed `SLO.data_key`)."""
     b = slo.bucket_seconds
     starts = np.arange(-(-start // b) * b, end, b, dtype=np.int64)
     minutes = starts // 60
-    objective = slo.objectives[0]
+    objective = objective or slo.objectives[0]
+    key = slo.data_key(objective)
     incidents = incidents_for(slo, start, end) + [i for i in (extra_incidents or []) if i.slo == slo.name]
     u1, u2 = _minute_uniform(slo.name, minutes, "a"), _minute_uniform(slo.name, minutes, "b")
     badness = np.zeros(starts.size)
@@ -94,7 +100,7 @@ def generate_slo(
         good = (value < limit).astype(np.float64)
         return pd.DataFrame(
             {
-                "slo": slo.name,
+                "slo": key,
                 "start": starts,
                 "good": good,
                 "total": ones,
@@ -110,7 +116,7 @@ def generate_slo(
     bad = np.minimum(total, np.floor(total * bad_fraction + u1 * (bad_fraction > 0)))
     return pd.DataFrame(
         {
-            "slo": slo.name,
+            "slo": key,
             "start": starts,
             "good": total - bad,
             "total": total,
@@ -157,7 +163,11 @@ def declared_incidents(catalog: Catalog) -> list[Incident]:
 def generate(catalog: Catalog, start: int, end: int) -> pd.DataFrame:
     """Buckets for every SLO of the catalog in `[start, end)`, sorted by (slo, start)."""
     extra = vendor_incidents(catalog) + declared_incidents(catalog)
-    frames = [generate_slo(catalog.slos[n], start, end, extra) for n in sorted(catalog.slos)]
+    jobs: dict[str, tuple[SLO, Objective]] = {}
+    for slo in catalog.slos.values():
+        for objective in slo.objectives:
+            jobs.setdefault(slo.data_key(objective), (slo, objective))
+    frames = [generate_slo(slo, start, end, extra, objective) for _, (slo, objective) in sorted(jobs.items())]
     if not frames:
         return pd.DataFrame(columns=["slo", "start", "good", "total", "value", "bucket_seconds"])
     return pd.concat(frames, ignore_index=True)

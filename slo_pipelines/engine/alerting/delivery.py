@@ -41,7 +41,7 @@ def prepare_notification(
     slo = catalog.slos[event.slo]
     objective = next(o for o in slo.objectives if o.name == event.objective)
     row = evaluator.evaluator(slo, objective, at, at).series(np.array([at])).iloc[0]
-    buckets = evaluator.by_slo[slo.name]
+    buckets = evaluator.by_slo[slo.data_key(objective)]
     ws, we = int(row["window_start"]), int(row["window_end"])
     top = top_burning_hour(buckets.starts, buckets.good, buckets.total, ws, we)
     context = BudgetContext(

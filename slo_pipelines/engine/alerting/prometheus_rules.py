@@ -22,7 +22,13 @@ from typing import Any
 import yaml
 
 from slo_pipelines.catalog.models import SLO, BurnRateCondition, Catalog, Indicator, Objective
-from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, AlertRule, window_label, window_seconds
+from slo_pipelines.engine.alerting.rules import (
+    ALERT_RULES,
+    LOOKBACKS,
+    AlertRule,
+    window_label,
+    window_seconds,
+)
 from slo_pipelines.engine.sli.promql import BUCKET_PLACEHOLDER, parse_series_selector, uses_bucket_placeholder
 
 SLI_ERROR_METRIC = "slo:sli_error:ratio_rate{window}"
@@ -65,7 +71,8 @@ def prom_duration(seconds: int) -> str:
 
 
 def period_duration(seconds: int) -> str:
-    """The SLO period as Sloth names it: whole weeks in `w` (`4w` for 28 d, `1w` for 7 d), else `prom_duration`."""
+    """The SLO period as Sloth names it: whole weeks in `w` (`4w` for 28 d, `1w` for 7 d), else as
+    `prom_duration`."""
     week = 7 * 86400
     return f"{seconds // week}w" if seconds % week == 0 else prom_duration(seconds)
 

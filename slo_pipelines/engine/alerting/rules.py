@@ -71,7 +71,9 @@ def window_seconds(label: str) -> int:
 def max_lookback_seconds(slo: SLO) -> int:
     """How far before an instant an evaluation of `slo` reads: the longest default lookback, or a
     policy condition's lookback plus its `alertAfter`, whichever is longer."""
-    return max([MAX_LOOKBACK_SECONDS, *(c.lookback_seconds + c.alert_after_seconds for c in slo.policy_alerts)])
+    return max(
+        [MAX_LOOKBACK_SECONDS, *(c.lookback_seconds + c.alert_after_seconds for c in slo.policy_alerts)]
+    )
 
 
 def compare(burn: np.ndarray, condition: BurnRateCondition) -> np.ndarray:

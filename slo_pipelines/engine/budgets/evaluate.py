@@ -266,7 +266,7 @@ class ObjectiveEvaluator:
             out[f"alert_{rule.severity}_{rule.long_window}_{rule.short_window}"] = (
                 fires if self.slo.default_alerts else np.zeros_like(fires)
             )
-        for i, condition in enumerate(self.slo.policy_alerts):
+        for i in range(len(self.slo.policy_alerts)):
             out[f"policy_alert_{i}"] = self.policy_firing(ats, i)
         code = np.zeros(ats.shape, dtype=np.int8)
         with np.errstate(invalid="ignore"):
@@ -342,7 +342,7 @@ class CatalogEvaluator:
         self.catalog = catalog
         self.coarse = coarse
         self.first_buckets = dict(first_buckets or {})
-        self.by_slo = group_buckets(buckets, catalog.slos)
+        self.by_slo = group_buckets(buckets, catalog.slos_by_data_key())
         self.warning_thresholds = warning_thresholds or {}
         self.catalog_digest = catalog.digest()
 
@@ -354,7 +354,7 @@ class CatalogEvaluator:
         ws, full_end = window_bounds_series(slo.time_window, np.array([first_at, last_at]))
         span_start = min(int(ws.min()), first_at - max_lookback_seconds(slo))
         span_end = max(int(full_end.max()), last_at)
-        buckets = self.by_slo.get(slo.name, empty_buckets(slo.bucket_seconds))
+        buckets = self.by_slo.get(slo.data_key(objective), empty_buckets(slo.bucket_seconds))
         slice_seconds = objective.time_slice_window_seconds
         if slo.budgeting_method != "Occurrences" and slice_seconds and slice_seconds % buckets.bucket_seconds:
             raise BucketSizeError(
@@ -421,7 +421,7 @@ class CatalogEvaluator:
                         status=str(row["status"]),
                         bucket_seconds=ev.b,
                         catalog_digest=self.catalog_digest,
-                        buckets_digest=ev.buckets.digest(slo.name, digest_start, at),
+                        buckets_digest=ev.buckets.digest(slo.data_key(objective), digest_start, at),
                         exclusions=applied_exclusions(self.intervals(slo, ws, at), ws, at, ev.measured_from),
                     )
                 )

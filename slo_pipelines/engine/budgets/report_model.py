@@ -54,7 +54,7 @@ def budget_report(
         intervals = evaluator.intervals(slo, r.window_start, at)
         restored[(r.name, r.objective)] = {
             b.rule.name: b.bad
-            for b in budget_restored(evaluator.by_slo[r.name], intervals, r.window_start, at)
+            for b in budget_restored(evaluator.by_slo[slo.data_key(objective)], intervals, r.window_start, at)
         }
         series_by_key[(r.name, r.objective)] = {
             "t": [int(x) for x in s["at"]],

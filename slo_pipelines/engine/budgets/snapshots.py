@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.catalog.models import SLO, Catalog, Objective
-from slo_pipelines.engine.alerting.rules import ALERT_RULES, LOOKBACKS, MAX_LOOKBACK_SECONDS, max_lookback_seconds
+from slo_pipelines.engine.alerting.rules import (
+    ALERT_RULES,
+    LOOKBACKS,
+    MAX_LOOKBACK_SECONDS,
+    max_lookback_seconds,
+)
 from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator, policy_alert
 from slo_pipelines.engine.budgets.windows import window_bounds_series
 
@@ -25,13 +30,17 @@ def _nan_none(values: np.ndarray) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def snapshot_digests(evaluator: CatalogEvaluator, slo: SLO, series: pd.DataFrame) -> list[str]:
-    """`catalog:buckets` digests per snapshot, the same identity `slo evaluate` reports at that instant."""
-    buckets = evaluator.by_slo.get(slo.name)
+def snapshot_digests(
+    evaluator: CatalogEvaluator, slo: SLO, series: pd.DataFrame, objective: Objective | None = None
+) -> list[str]:
+    """`catalog:buckets` digests per snapshot, the same identity `slo evaluate` reports at that instant
+    (an objective with its own indicator reads its own rows, `SLO.data_key`)."""
+    key = slo.name if objective is None else slo.data_key(objective)
+    buckets = evaluator.by_slo.get(key)
     out = []
     for ws, at in zip(series["window_start"], series["at"], strict=True):
         first = min(int(ws), int(at) - MAX_LOOKBACK_SECONDS)
-        digest = buckets.digest(slo.name, first, int(at)) if buckets is not None else ""
+        digest = buckets.digest(key, first, int(at)) if buckets is not None else ""
         out.append(f"{evaluator.catalog_digest}:{digest}")
     return out
 
