@@ -55,6 +55,8 @@ def sli_buckets(
     """Minute buckets (slo, start, good, total) from the drop directory, Prometheus and the demo generator."""
     start, end = partition_bounds(context)
     cat = catalog.load()
+    for warning in cat.warnings:
+        context.log.warning(f"catalog: {warning}")
     raw, unplaced = samples.read_range(cat, start, end)
     series_days: list[tuple[int, list[CollectionFinding]]] = []
     if prometheus.ingest:
@@ -113,6 +115,10 @@ def sli_buckets(
             "slos": len(per_slo),
             "rows_per_slo": dg.MetadataValue.md(
                 markdown_frame(per_slo.to_frame("rows"), index=True) if len(per_slo) else "none"
+            ),
+            # what `slo validate` prints on stderr: a missing Service document, a constant SLI...
+            "catalog_warnings": dg.MetadataValue.md(
+                "\n".join(f"- {w}" for w in cat.warnings) if cat.warnings else "none"
             ),
         }
     )

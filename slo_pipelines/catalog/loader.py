@@ -171,7 +171,7 @@ def _build(
         exclusions=tuple(exclusions),
         budget_policies=budget_policies,
         other=tuple(d for d in documents if d.kind not in consumed),
-        warnings=tuple(warnings),
+        warnings=tuple(sorted(warnings, key=lambda i: (i.file, -1 if i.index is None else i.index))),
     )
 
 
