@@ -6,7 +6,7 @@ error lines named here. Composite SLOs are then evaluated per objective, each on
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -48,15 +48,16 @@ def errors_of(name: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
             [
                 "[0] spec.markdown: unknown field; known: description, service, indicator, indicatorRef, "
                 "timeWindow, budgetingMethod, objectives, alertPolicies",
-                "[0] spec.objectives[0].compositeWeigth: unknown field; known: displayName, op, value, target, "
-                "targetPercent, timeSliceTarget, timeSliceWindow, indicator, indicatorRef, compositeWeight",
+                "[0] spec.objectives[0].compositeWeigth: unknown field; known: displayName, op, value, "
+                "target, targetPercent, timeSliceTarget, timeSliceWindow, indicator, indicatorRef, "
+                "compositeWeight",
             ],
         ),
         (
             "name_not_rfc1123.yaml",
             [
-                "[0] metadata.name: must be an RFC 1123 label: at most 63 lower-case letters, digits and '-', "
-                'starting and ending with a letter or digit (got "My Service")'
+                "[0] metadata.name: must be an RFC 1123 label: at most 63 lower-case letters, digits and "
+                "'-', starting and ending with a letter or digit (got \"My Service\")"
             ],
         ),
         (
