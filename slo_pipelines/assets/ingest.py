@@ -55,8 +55,8 @@ def sli_buckets(
     """Minute buckets (slo, start, good, total) from the drop directory, Prometheus and the demo generator."""
     start, end = partition_bounds(context)
     cat = catalog.load()
-    for warning in cat.warnings:
-        context.log.warning(f"catalog: {warning}")
+    for issue in cat.warnings:
+        context.log.warning(f"catalog: {issue}")
     raw, unplaced = samples.read_range(cat, start, end)
     series_days: list[tuple[int, list[CollectionFinding]]] = []
     if prometheus.ingest:
