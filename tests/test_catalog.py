@@ -755,7 +755,10 @@ def _source(ref: str = "prom") -> dict[str, Any]:
                         {
                             "kind": "AlertCondition",
                             "metadata": {"name": "c"},
-                            "spec": {"severity": "page", "condition": {"op": "gte", "threshold": 1}},
+                            "spec": {
+                                "severity": "page",
+                                "condition": {"op": "gte", "threshold": 1, "lookbackWindow": "1h"},
+                            },
                         }
                     ],
                     "notificationTargets": [{"targetRef": "nobody"}],
@@ -766,7 +769,9 @@ def _source(ref: str = "prom") -> dict[str, Any]:
         ),
         (
             _doc(
-                "AlertCondition", "c", {"severity": "page", "condition": {"op": "gte", "threshold": "high"}}
+                "AlertCondition",
+                "c",
+                {"severity": "page", "condition": {"op": "gte", "threshold": "high", "lookbackWindow": "1h"}},
             ),
             'spec.condition.threshold: must be a number (got "high")',
         ),
@@ -1251,7 +1256,7 @@ spec:
     assert str(issue).endswith(
         "slo.yaml[1] metadata.annotations[slo-pipelines.io/no-data-polcy]: unknown annotation; known: "
         "slo-pipelines.io/no-data-policy, slo-pipelines.io/bucket-seconds, slo-pipelines.io/demo-rate, "
-        "slo-pipelines.io/region-mode"
+        "slo-pipelines.io/region-mode, slo-pipelines.io/alerting"
     )
 
 

@@ -141,6 +141,7 @@ def test_missing_service_keeps_the_name_and_the_slo() -> None:
         "cart-latency": "cart",
         "search-availability": "search",
     }
+    assert [(e.name, e.scope.service) for e in catalog.exclusions] == [("cart-db-upgrade", "cart")]
 
 
 def test_rolling_month_quarter_year_last_30_90_365_days() -> None:

@@ -50,7 +50,7 @@ def _team(r: Reporter, registry: Registry, spec: dict[str, Any]) -> None:
     string_list(r, spec, "owners", "spec", required=True)
     string_list(r, spec, "members", "spec")
     for i, name in enumerate(string_list(r, spec, "services", "spec") or []):
-        if not registry.has("Service", name):
+        if not registry.has_service(name):
             r.error(f"spec.services[{i}]", f"no Service with this name in the catalog (got {show(name)})")
     escalation = spec.get("escalation")
     if escalation is not None and not isinstance(escalation, dict | list):
