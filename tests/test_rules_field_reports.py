@@ -1,7 +1,6 @@
 """The field reports (tests/fixtures/field_reports/README.md) with their expected values, and the
 rules export's alert identity checked by `promtool test rules`."""
 
-import argparse
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 import yaml
 
 from slo_pipelines.catalog import load_catalog
-from slo_pipelines.cli.rules import add_rules_parser
+from slo_pipelines.cli import main
 from slo_pipelines.engine.alerting.prometheus_rules import RulesError, export_rules, rules_yaml
 from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 from tests.prometheus_server import require_prometheus
@@ -23,10 +22,7 @@ IDS = 'sloth_id="billing-billing-availability-0", sloth_service="billing", sloth
 
 
 def _run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="slo")
-    add_rules_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(argv)
 
 
 def _promtool_test(promtool: str, folder: Path, *tests: str) -> subprocess.CompletedProcess[str]:

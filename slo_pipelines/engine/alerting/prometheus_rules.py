@@ -197,7 +197,7 @@ PROMQL_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 def _policy_alert_rules(slo: SLO, ids: Mapping[str, str], objective: Objective) -> list[dict[str, Any]]:
     """One alert per burnrate AlertCondition of the SLO's AlertPolicies, `alertAfter` as `for:`."""
-    budget = 1.0 - objective.target
+    budget = objective.budget_fraction
     out = []
     for c in slo.policy_alerts:
         window = window_label(c.lookback_seconds)

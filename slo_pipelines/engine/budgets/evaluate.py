@@ -185,7 +185,7 @@ class ObjectiveEvaluator:
 
     def burn_over(self, ats: np.ndarray, seconds: int) -> np.ndarray:
         """Burn rate over `[at − seconds, at)` for every instant, by the same rules as the fixed lookbacks."""
-        miss = 1.0 - self.objective.target
+        miss = self.objective.budget_fraction
         if self.timeslices:
             t = self._tally(ats - seconds, ats)
             return _ratio(t.consumed, t.total) / miss
