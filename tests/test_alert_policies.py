@@ -17,6 +17,7 @@ from slo_pipelines.catalog.models import BurnRateCondition
 from slo_pipelines.engine.alerting.events import alert_events
 from slo_pipelines.engine.alerting.prometheus_rules import export_rules, rules_yaml
 from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
+from slo_pipelines.reports.tables import RESULT_HEADERS, result_rows
 from tests.prometheus_server import require_prometheus
 
 CATALOG = Path(__file__).resolve().parent / "fixtures" / "alert_policy"
@@ -208,3 +209,12 @@ def test_alerting_annotation_errors(
     with pytest.raises(CatalogError) as caught:
         load_catalog(tmp_path)
     assert [f"{i.path}: {i.message}" for i in caught.value.issues] == [expected]
+
+
+def test_table_names_the_condition_beside_the_default_pairs() -> None:
+    evaluator = CatalogEvaluator(load_catalog(CATALOG), _frame())
+    results = {r.name: r.to_json() for r in evaluator.evaluate(E + 30 * 60)}
+    row = result_rows([results["shop-checkout"]])[0]
+    assert row[RESULT_HEADERS.index("ALERTS")] == (
+        "page:1h/5m,page:6h/30m,ticket:1d/2h,ticket:3d/6h,high:30m(fast-burn)"
+    )

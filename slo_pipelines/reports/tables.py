@@ -23,13 +23,18 @@ def percent(x: float | None, digits: int = 4) -> str:
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 
+def _alert_text(a: dict[str, Any]) -> str:
+    """`page:1h/5m` for a default pair; `high:30m(fast-burn)` for an AlertPolicy condition."""
+    if a.get("condition") is not None:
+        return f"{a['severity']}:{a['lookback']}({a['condition']})"
+    return f"{a['severity']}:{a['long_window']}/{a['short_window']}"
+
+
 def result_rows(slos: list[dict[str, Any]]) -> list[list[str]]:
     """One row per SLO objective of `slo evaluate`'s JSON entries, in RESULT_HEADERS order."""
     rows = []
     for r in slos:
-        alerts = (
-            ",".join(f"{a['severity']}:{a['long_window']}/{a['short_window']}" for a in r["alerts"]) or "-"
-        )
+        alerts = ",".join(_alert_text(a) for a in r["alerts"]) or "-"
         rows.append(
             [
                 r["name"],
