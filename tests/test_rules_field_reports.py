@@ -31,14 +31,22 @@ def _promtool_test(promtool: str, folder: Path, *tests: str) -> subprocess.Compl
     )
 
 
-def test_same_query_is_a_warning_naming_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+SAME_QUERY_WARNING = (
+    "same_query/slo.yaml[1] spec.indicator.spec.ratioMetric.good: same query as total: the SLI is "
+    'constant (always 100 %) (got "sum(checkout_requests_total)")'
+)
+
+
+def test_same_query_is_a_warning_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(REPORTS)
     catalog = load_catalog("same_query")
     assert "checkout-availability" in catalog.slos
-    assert [str(w) for w in catalog.warnings] == [
-        "same_query/slo.yaml[1] spec.indicator.spec.ratioMetric.good: same query as total: the SLI is "
-        'constant (always 100 %) (got "sum(checkout_requests_total)")'
-    ]
+    assert [str(w) for w in catalog.warnings] == [SAME_QUERY_WARNING]
+    # the export of its (constant) rules says so too
+    assert _run_cli(["rules", "export", "--catalog", "same_query"]) == 0
+    assert f"slo: warning: {SAME_QUERY_WARNING}" in capsys.readouterr().err.splitlines()
 
 
 def test_sloth_id_collision_is_an_export_error_naming_the_clash(

@@ -45,7 +45,7 @@ def cmd_rules_export(args: argparse.Namespace) -> int:
         return _error(f"{args.catalog}: {exc}", EXIT_INVALID)
     for skipped in export.skipped:
         print(f"slo: not exported: {skipped.describe()}", file=sys.stderr)
-    for warning in export.warnings:
+    for warning in [*map(str, catalog.warnings), *export.warnings]:
         print(f"slo: warning: {warning}", file=sys.stderr)
     if not export.exported:
         return _error(f"{args.catalog}: no SLO objective can be expressed as Prometheus rules", EXIT_INVALID)
