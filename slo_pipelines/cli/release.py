@@ -223,7 +223,9 @@ def _states_from_samples(catalog: Catalog, path: str, at: int) -> list[Objective
 
     raw = read_samples(path)
     try:
-        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+        checked = validate_samples(
+            raw, known_slos={k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
+        )
     except SamplesError as exc:
         raise UserError(f"{path}: {exc}") from None
     if not checked.rejected.empty:
@@ -493,7 +495,9 @@ def cmd_rollback_check(args: argparse.Namespace) -> int:
     _check_service(catalog, args.service)
     raw = read_samples(args.samples)
     try:
-        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+        checked = validate_samples(
+            raw, known_slos={k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
+        )
     except SamplesError as exc:
         raise UserError(f"{args.samples}: {exc}") from None
     if not checked.rejected.empty:

@@ -98,7 +98,7 @@ def rollback_threshold(policy: BudgetPolicy | None, slo: SLO) -> tuple[float, st
 
 
 def _counts(rows: pd.DataFrame, slo: SLO, objective: Objective) -> tuple[float, float]:
-    indicator = objective.indicator or slo.indicator
+    indicator = slo.indicator_of(objective)
     if indicator.kind == "threshold" and objective.op is not None and objective.value is not None:
         values = rows["value"].to_numpy(dtype=float)
         values = values[~np.isnan(values)]
