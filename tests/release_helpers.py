@@ -17,7 +17,7 @@ spec: {description: Checkout}
 apiVersion: openslo/v1
 kind: Service
 metadata: {name: cart}
-spec: {description: Cart, calls checkout}
+spec: {description: "Cart, calls checkout"}
 ---
 apiVersion: openslo/v1
 kind: SLO
