@@ -152,7 +152,9 @@ def declared_incidents(catalog: Catalog) -> list[Incident]:
             continue
         for slo in affected_slos(catalog, incident.services):
             fraction = SEVERITY_BAD_FRACTION[incident.severity]
-            if slo.indicator.kind == "threshold":  # a multiple of the latency threshold instead
+            if (
+                slo.indicator_of(slo.objectives[0]).kind == "threshold"
+            ):  # a multiple of the latency threshold instead
                 fraction = 1.5 + 10 * fraction
             out.append(
                 Incident(slo.name, incident.start, incident.end, fraction, f"incident {incident.name}")
