@@ -104,7 +104,9 @@ def read_checked_samples(catalog: Catalog, path: str) -> Any:
 
     raw = read_samples(path)
     try:
-        checked = validate_samples(raw, known_slos={n: s.bucket_seconds for n, s in catalog.slos.items()})
+        checked = validate_samples(
+            raw, known_slos={k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
+        )
     except SamplesError as exc:
         raise UserError(f"{path}: {exc}") from None
     if not checked.rejected.empty:

@@ -28,7 +28,9 @@ def audit_samples(
     audit rejects exactly the rows `slo evaluate` refuses (plus any a GX rule fails, which it never
     should on its own). Rows are matched by `row_number`.
     """
-    unknown = (staged["slo"].notna() & ~staged["slo"].isin(list(catalog.slos_by_data_key()))).to_numpy(dtype=bool)
+    unknown = (staged["slo"].notna() & ~staged["slo"].isin(list(catalog.slos_by_data_key()))).to_numpy(
+        dtype=bool
+    )
     rows = audit_buckets(staged[~unknown])
     invalid = staged["row_number"].isin(checked.rejected["row_number"]).to_numpy(dtype=bool)
     by_rule = staged.loc[invalid & ~unknown].drop(index=rows.failing_rows.index, errors="ignore")
