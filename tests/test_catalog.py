@@ -1255,8 +1255,8 @@ spec:
     [issue] = exc.value.issues
     assert str(issue).endswith(
         "slo.yaml[1] metadata.annotations[slo-pipelines.io/no-data-polcy]: unknown annotation; known: "
-        "slo-pipelines.io/no-data-policy, slo-pipelines.io/bucket-seconds, slo-pipelines.io/demo-rate, "
-        "slo-pipelines.io/region-mode, slo-pipelines.io/alerting"
+        "slo-pipelines.io/no-data-policy, slo-pipelines.io/bucket-seconds, slo-pipelines.io/measured-since, "
+        "slo-pipelines.io/demo-rate, slo-pipelines.io/region-mode, slo-pipelines.io/alerting"
     )
 
 
