@@ -238,7 +238,8 @@ def _scrapes(t0: int) -> dict[tuple[str, str], tuple[list[int], list[int]]]:
     """(instance, code) → (timestamps ms, cumulative values)."""
     out: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
     for k, inst in enumerate((Instance("a", 7), Instance("b", 11))):
-        ts, ok_v, err_v, ok, err = [], [], [], 500, 3
+        # the series start at 0, as new series do: a first value counts as events (DESIGN.md §3 "Counters")
+        ts, ok_v, err_v, ok, err = [], [], [], 0, 0
         for i in range(HOURS * 3600 // SCRAPE + 1):
             t = t0 + inst.offset + i * SCRAPE
             if i:
