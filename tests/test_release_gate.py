@@ -277,6 +277,23 @@ def test_gate_from_warehouse_uses_latest_snapshots(tmp_path: Path) -> None:
     missing = tmp_path / "missing.db"
     none = slo("gate", "--catalog", catalog_dir, "--service", "cart", "--warehouse", f"sqlite:///{missing}")
     assert none.returncode == 2 and "no such SQLite database" in none.stderr and not missing.exists()
+    # every decision taken against a warehouse is in its audit log, with who asked and the full answer
+    gates = [e for e in warehouse.read_audit_log() if e["action"] == "release.gate"]
+    assert [(e["subject"], e["reason"]) for e in gates] == [
+        ("checkout", "deny feature change"),
+        ("checkout", "deny feature change"),
+        ("cart", "allow feature change"),
+    ]
+    details = gates[0]["details"]
+    details = json.loads(details) if isinstance(details, str) else details
+    assert details == doc
+    named = slo(
+        "gate", "--catalog", catalog_dir, "--service", "cart", "--warehouse", url, "--actor", "rm-bot"
+    )
+    assert named.returncode == 0
+    assert warehouse.read_audit_log()[-1]["actor"] == "rm-bot"
+    verified = slo("audit-log", "verify", "--warehouse-url", url)
+    assert verified.returncode == 0, verified.stderr
 
 
 def test_flags_caps_per_service(tmp_path: Path) -> None:

@@ -95,6 +95,7 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     canary.add_argument("--baseline", required=True, metavar="FILE", help="the baseline's requests")
     canary.add_argument("--canary", required=True, metavar="FILE", help="the canary's requests")
     canary.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    _actor_option(canary)
     canary.add_argument(
         "--min-requests",
         type=int,
@@ -127,6 +128,7 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     rb.add_argument("--at", type=instant_argument("--at"), help="end of the judged interval (default: now)")
     rb.add_argument("--window", default="30m", help="judge at most this long after the switch (default 30m)")
     rb.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    _actor_option(rb)
     add_format_option(rb)
     rb.set_defaults(func=_exit_2_on_error(cmd_rollback_check))
 
@@ -166,6 +168,30 @@ def _catalog_and_budget_source(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="read the latest budget snapshots from this warehouse (SQLAlchemy URL) instead of samples",
     )
+    _actor_option(p)
+
+
+def _actor_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--actor",
+        metavar="NAME",
+        help="who asks (recorded in the warehouse's audit log when --warehouse or SLO_WAREHOUSE_URL "
+        "names one; default $SLO_ACTOR, else the login name)",
+    )
+
+
+def _record(args: argparse.Namespace, action: str, subject: str, reason: str, details: Any) -> None:
+    """Append the decision to the audit log of the warehouse in use, if any: release managers and
+    auditors see every gate, cap, plan, canary verdict, rollback decision and CAB assessment."""
+    import getpass
+
+    from slo_pipelines.cli.audit_log import open_warehouse
+
+    url = getattr(args, "warehouse", None) or os.environ.get("SLO_WAREHOUSE_URL")
+    if not url:
+        return
+    actor = args.actor or os.environ.get("SLO_ACTOR") or getpass.getuser()
+    open_warehouse(url).append_audit(actor, action, subject, reason, details)
 
 
 @contextmanager
@@ -344,6 +370,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
             for c in caps
         ]
         _emit(args.format, payload, rows, ["SERVICE", "ROLLOUT CAP %", "FROZEN", "MAX ROLLOUT %"])
+        _record(args, "release.flags", args.service or "*", "rollout caps read", payload)
         return 0
     mine = [s for s in states if s.service == args.service]
     decision = gate(
@@ -371,6 +398,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         )
     else:
         _emit(args.format, payload, rows, ["SLO", "OBJECTIVE", "RULE", "DETAIL"])
+    _record(args, "release.gate", args.service, f"{decision.decision} {args.change_type} change", payload)
     return 1 if decision.decision == DENY else 0
 
 
@@ -419,7 +447,9 @@ def cmd_releases_plan(args: argparse.Namespace) -> int:
         rows,
         ["RELEASE", "SERVICE", "START", "DECISION", "SLO", "OBJECTIVE", "ARITHMETIC"],
     )
-    return 1 if any(p.decision == "paused" for p in plan) else 0
+    paused = sum(p.decision == "paused" for p in plan)
+    _record(args, "release.plan", args.releases, f"{len(plan)} release(s), {paused} paused", payload)
+    return 1 if paused else 0
 
 
 # ---- slo canary --------------------------------------------------------------------------------
@@ -463,6 +493,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
         for c in report.checks
     ]
     _emit(args.format, payload, rows, ["CHECK", "VERDICT", "TEST", "P", "BURN CANARY VS BASELINE", "DETAIL"])
+    _record(args, "release.canary", args.slo, f"canary {report.verdict}", payload)
     return {PASS: 0, FAIL: 1}.get(report.verdict, EXIT_INCONCLUSIVE)
 
 
@@ -512,6 +543,7 @@ def cmd_rollback_check(args: argparse.Namespace) -> int:
         print(f"{decision.decision} {args.service}: {payload['interval']['start']} to {payload['at']}")
     rows = [[e.slo, e.objective, e.decision, e.detail, e.threshold_source] for e in decision.evidence]
     _emit(args.format, payload, rows, ["SLO", "OBJECTIVE", "DECISION", "EVIDENCE", "THRESHOLD"])
+    _record(args, "release.rollback_check", args.service, decision.decision, payload)
     return {KEEP: 0, ROLLBACK: 1}.get(decision.decision, EXIT_INCONCLUSIVE)
 
 
@@ -539,4 +571,5 @@ def cmd_cab_assess(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_cab_markdown(payload))
     sys.stdout.flush()
+    _record(args, "release.cab_assess", change.name, str(payload.get("recommendation", "")), payload)
     return 0

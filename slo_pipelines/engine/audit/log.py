@@ -22,6 +22,12 @@ ACTIONS = (
     "archive.write",
     "archive.prune",
     "access.grant",
+    "release.gate",
+    "release.flags",
+    "release.plan",
+    "release.canary",
+    "release.rollback_check",
+    "release.cab_assess",
 )
 HASHED_FIELDS = ("seq", "at", "actor", "action", "subject", "reason", "details", "prev_hash")
 
