@@ -8,6 +8,7 @@ import io
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.catalog.teams import slo_teams
 from slo_pipelines.engine.archive.evidence import digests_evidence, exclusions_evidence, to_bytes
 from slo_pipelines.engine.archive.periods import closed_months, month_bounds, period_records
@@ -24,7 +25,7 @@ from slo_pipelines.resources.warehouse import WarehouseResource
 ACTOR = "compliance_archive"
 
 
-@dg.asset(group_name="reports", deps=["budget_report"], kinds={"archive"})
+@dg.asset(group_name=PIPELINE_GROUP, tags={"domain": "reports"}, deps=["budget_report"], kinds={"archive"})
 def compliance_archive(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.alerting.events import alert_events
 from slo_pipelines.engine.alerting.rules import LOOKBACKS, MAX_LOOKBACK_SECONDS
@@ -20,7 +21,8 @@ DAY = 86400
 
 
 @daily_asset(
-    group_name="budgets",
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "budgets"},
     deps=["sli_clean"],
     kinds={"pandas"},
 )
@@ -55,7 +57,8 @@ def error_budgets(
 
 
 @daily_asset(
-    group_name="budgets",
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "budgets"},
     deps=["sli_clean"],
     kinds={"pandas"},
 )

@@ -4,6 +4,7 @@ import dagster as dg
 import numpy as np
 
 from slo_pipelines.assets.evaluation import effective_catalog
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.budgets.rollups import excluded_mask, rollup
 from slo_pipelines.resources.catalog_resource import CatalogResource
@@ -11,7 +12,8 @@ from slo_pipelines.resources.warehouse import WarehouseResource
 
 
 @daily_asset(
-    group_name="sli",
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "sli"},
     deps=["sli_buckets", "sli_quality_report", "probe_results"],  # probe buckets land in the same table
     kinds={"sql"},
 )

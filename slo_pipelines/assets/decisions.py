@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from slo_pipelines.assets.evaluation import effective_catalog
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.catalog.budget_policy import catalog_budget_policies, policy_for_slo
 from slo_pipelines.engine.alerting.budget_decisions import DECISION_COLUMNS, decision_events, engaged_state
@@ -13,7 +14,7 @@ from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
-@daily_asset(group_name="budgets", deps=["error_budgets"], kinds={"pandas"})
+@daily_asset(group_name=PIPELINE_GROUP, tags={"domain": "budgets"}, deps=["error_budgets"], kinds={"pandas"})
 def policy_decisions(
     context: dg.AssetExecutionContext, catalog: CatalogResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from slo_pipelines.assets.evaluation import effective_catalog
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.catalog.incidents import catalog_incidents, severity_tiers
 from slo_pipelines.engine.alerting.rules import MAX_LOOKBACK_SECONDS
@@ -25,7 +26,12 @@ from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
-@daily_asset(group_name="incidents", deps=["error_budgets", "burn_rate_alerts"], kinds={"sql"})
+@daily_asset(
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "incidents"},
+    deps=["error_budgets", "burn_rate_alerts"],
+    kinds={"sql"},
+)
 def incident_impact(
     context: dg.AssetExecutionContext,
     catalog: CatalogResource,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.sli.samples import staged_buckets
 from slo_pipelines.ingest.prometheus import ingest_with_resource
@@ -32,7 +33,8 @@ def _examples_md(examples: list[dict[str, object]]) -> str:
 
 
 @daily_asset(
-    group_name="sli",
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "sli"},
     kinds={"pandas", "great_expectations"},
     check_specs=[
         # verdicts show here; the gate is `sli_quality_report.rows_valid`, so its report can list them

@@ -11,6 +11,7 @@ from dataclasses import asdict
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.catalog.incidents import catalog_incidents
 from slo_pipelines.engine.alerting.delivery import prepare_notification
@@ -31,7 +32,9 @@ class NotificationConfig(dg.Config):
     dashboard_url: str = ""
 
 
-@daily_asset(group_name="alerting", deps=["burn_rate_alerts"], kinds={"pagerduty"})
+@daily_asset(
+    group_name=PIPELINE_GROUP, tags={"domain": "alerting"}, deps=["burn_rate_alerts"], kinds={"pagerduty"}
+)
 def alert_notifications(
     context: dg.AssetExecutionContext,
     config: NotificationConfig,

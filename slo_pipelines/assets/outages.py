@@ -7,6 +7,7 @@ run `slo exclusions approve ID --approver NAME`, which appends an ordinary `add`
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.budgets.buckets import group_buckets
 from slo_pipelines.engine.exclusions.dependency_outages import propose_outages
@@ -15,7 +16,7 @@ from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 
-@daily_asset(group_name="budgets", deps=["sli_clean"], kinds={"pandas"})
+@daily_asset(group_name=PIPELINE_GROUP, tags={"domain": "budgets"}, deps=["sli_clean"], kinds={"pandas"})
 def dependency_outage_proposals(
     context: dg.AssetExecutionContext, catalog: CatalogResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -6,6 +6,7 @@ tick in a tag and run only the probes due at that tick; a manual materialization
 
 import dagster as dg
 
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.catalog import CatalogError
 from slo_pipelines.engine.common.timeutil import TimeParseError, parse_instant
 from slo_pipelines.engine.sli.probe_results import probe_buckets
@@ -31,7 +32,7 @@ def _results_md(rows: list[dict[str, object]]) -> str:
     return markdown_table(shown)
 
 
-@dg.asset(group_name="probes", kinds={"python"})
+@dg.asset(group_name=PIPELINE_GROUP, tags={"domain": "probes"}, kinds={"python"})
 def probe_results(
     context: dg.AssetExecutionContext, probe_runner: ProbeRunnerResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

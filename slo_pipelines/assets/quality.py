@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.quality.collection import CollectionThresholds, audit_collection, collection_summary
@@ -34,7 +35,8 @@ class CollectionAuditConfig(dg.Config):
 
 
 @daily_asset(
-    group_name="sli",
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "sli"},
     deps=["sli_buckets"],
     kinds={"great_expectations", "html"},
     check_specs=[

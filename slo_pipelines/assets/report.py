@@ -3,6 +3,7 @@
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.catalog.teams import slo_teams, team_names
 from slo_pipelines.engine.archive.chain import ArchiveError
 from slo_pipelines.engine.budgets.report_model import budget_report as build_report
@@ -17,7 +18,10 @@ from slo_pipelines.resources.warehouse import WarehouseResource
 
 
 @dg.asset(
-    group_name="reports", deps=["error_budgets", "burn_rate_alerts", "policy_decisions"], kinds={"html"}
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "reports"},
+    deps=["error_budgets", "burn_rate_alerts", "policy_decisions"],
+    kinds={"html"},
 )
 def budget_report(
     context: dg.AssetExecutionContext,

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog
+from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import PARTITIONS_START
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.engine.sla.periods import parse_period
@@ -35,7 +36,8 @@ contract_months = dg.MonthlyPartitionsDefinition(
 @dg.asset(
     partitions_def=contract_months,
     backfill_policy=dg.BackfillPolicy.multi_run(1),
-    group_name="sla",
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "sla"},
     deps=["error_budgets", "incident_impact"],
     kinds={"pandas"},
 )
@@ -74,7 +76,8 @@ def sla_periods(
 @dg.asset(
     partitions_def=contract_months,
     backfill_policy=dg.BackfillPolicy.multi_run(1),
-    group_name="sla",
+    group_name=PIPELINE_GROUP,
+    tags={"domain": "sla"},
     kinds={"html"},
 )
 def compliance_reports(
