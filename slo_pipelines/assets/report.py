@@ -13,6 +13,7 @@ from slo_pipelines.engine.exclusions.runtime import catalog_review_periods, fold
 from slo_pipelines.reports import render_markdown_summary
 from slo_pipelines.resources.archive import ArchiveResource
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.incident_store import IncidentStore
 from slo_pipelines.resources.report_store import ReportStoreResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
@@ -20,7 +21,7 @@ from slo_pipelines.resources.warehouse import WarehouseResource
 @dg.asset(
     group_name=PIPELINE_GROUP,
     tags={"domain": "reports"},
-    deps=["error_budgets", "burn_rate_alerts", "policy_decisions"],
+    deps=["error_budgets", "burn_rate_alerts", "policy_decisions", "incident_impact"],
     kinds={"html"},
 )
 def budget_report(
@@ -30,13 +31,18 @@ def budget_report(
     reports: ReportStoreResource,
     archive: ArchiveResource,
 ) -> dg.MaterializeResult:
-    """Latest budgets with burn-down charts and the exclusions that applied."""
+    """Latest budgets with charts of consumed bad events against the allowance, marking exclusions,
+    incidents, alerts and policy decisions, and the exclusions that applied."""
     snapshots = warehouse.read_budget_snapshots()
     if snapshots.empty:
         raise dg.Failure("no budget snapshots yet: materialize error_budgets for at least one day first")
     at = int(snapshots["at"].max())
     cat = effective_catalog(catalog, warehouse)
-    events = window_events(warehouse.read_alert_events(end=at), warehouse.read_policy_decisions(end=at))
+    events = window_events(
+        warehouse.read_alert_events(end=at),
+        warehouse.read_policy_decisions(end=at),
+        IncidentStore(warehouse).latest_impact(),
+    )
     report = build_report(
         warehouse_evaluator(cat, warehouse, at, at), at, f"Error budgets at {format_instant(at)}", events
     )

@@ -4,7 +4,8 @@ What an SRE reads off a budget: how many bad events (or bad slices) the window h
 many it may consume. The remaining-budget ratio misleads on calendar windows, where the allowance
 itself grows with month-to-date traffic; so both counts are drawn on one axis, with, for calendar
 windows, the allowance projected to the whole period at the traffic seen so far. Exclusions are shaded
-bands; alerts and policy decisions are marked on the time axis. Text is escaped here.
+bands, incidents outlined bands; alerts and policy decisions are marked on the time axis. Text is
+escaped here.
 """
 
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ ALLOWED = "#2563eb"
 EXCLUDED = "#9ca3af"
 ALERT = {"page": "#dc2626", "ticket": "#d97706"}
 DECISION = "#7c3aed"
+INCIDENT = "#0f766e"
 LEFT = MARGIN_LEFT  # y labels stay short ("9,999", "12.5k", "1.25M")
 LEGEND_HEIGHT = 22
 
@@ -53,7 +55,8 @@ def consumption_svg(
     title: str = "Bad events consumed against the allowance",
 ) -> str:
     """`series`: t (epoch seconds), consumed_bad, allowed_bad, optional projected_allowed_bad;
-    `exclusions`: start/end epoch seconds, name; `events`: t, kind (alert|decision), severity, label."""
+    `exclusions`: start/end epoch seconds, name; `events`: t, end (None while open), kind
+    (alert|decision|incident), severity, label. An incident is drawn as a band over its window."""
     stamps = [float(v) for v in series.get("t", [])]
     lines = {
         key: [_finite(v) for v in series.get(key) or []]
@@ -117,7 +120,15 @@ def consumption_svg(
                 f'<polyline class="{key}" points="{coords}" fill="none" stroke="{colour}" '
                 f'stroke-width="1.8"{dash} stroke-linejoin="round"/>'
             )
-    for event in events:
+    for event in (e for e in events if e["kind"] == "incident"):
+        lo = sx(float(event["t"]))
+        hi = sx(float(t_hi if event.get("end") is None else event["end"]))
+        parts.append(
+            f'<rect class="event incident" x="{_num(lo)}" y="{MARGIN_TOP}" width="{_num(max(hi - lo, 1))}" '
+            f'height="{plot_h}" fill="{INCIDENT}" fill-opacity="0.12" stroke="{INCIDENT}" '
+            f'stroke-dasharray="4 2"><title>{escape(str(event["label"]))}</title></rect>'
+        )
+    for event in (e for e in events if e["kind"] != "incident"):
         x = _num(sx(float(event["t"])))
         severity = str(event.get("severity"))
         colour = DECISION if event["kind"] == "decision" else ALERT.get(severity, ALERT["ticket"])
@@ -129,7 +140,8 @@ def consumption_svg(
         )
     keys = ("consumed_bad", "allowed_bad", "projected_allowed_bad")
     legend = [styles[k] for k in keys if k in lines]
-    legend += [(EXCLUDED, "", "excluded"), (ALERT["page"], "", "alert"), (DECISION, "", "policy decision")]
+    legend += [(EXCLUDED, "", "excluded"), (INCIDENT, "", "incident")]
+    legend += [(ALERT["page"], "", "alert"), (DECISION, "", "policy decision")]
     left, base = float(LEFT), height - 8
     for colour, dash, label in legend:
         parts.append(

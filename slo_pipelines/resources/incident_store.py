@@ -139,6 +139,30 @@ class IncidentStore:
             found = [_document_incident(r.document) for r in conn.execute(query).all()]
         return sorted(found, key=lambda i: (i.start, i.name))
 
+    def latest_impact(self) -> list[dict[str, Any]]:
+        """One row per incident and affected SLO objective, from each incident's latest version and the
+        impact stored for that version: slo, objective, name, title, severity, start, end,
+        budget_consumed_ratio (for reports that mark incidents on budget charts)."""
+        latest = {incident_key(i)[:2]: i for i in self.latest()}
+        rows = []
+        for row in self.read_impact():
+            incident = latest.get((row["system"], row["incident_id"]))
+            if incident is None or row["updated_at"] != incident_key(incident)[2]:
+                continue  # an older version's numbers
+            rows.append(
+                {
+                    "slo": row["slo"],
+                    "objective": row["objective"],
+                    "name": incident.name,
+                    "title": incident.title,
+                    "severity": incident.severity,
+                    "start": incident.start,
+                    "end": incident.end,
+                    "budget_consumed_ratio": row["budget_consumed_ratio"],
+                }
+            )
+        return rows
+
     # ---- webhook inbox ------------------------------------------------------------------------------
 
     def append_inbox(

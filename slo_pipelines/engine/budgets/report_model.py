@@ -1,6 +1,6 @@
 """Assemble the budget report's data (results + burn-down series) from engine outputs; no rendering."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,11 +91,26 @@ def _floats(values: Any) -> list[float | None]:
 
 
 def window_events(
-    alerts: pd.DataFrame, decisions: pd.DataFrame
+    alerts: pd.DataFrame,
+    decisions: pd.DataFrame,
+    incidents: Sequence[Mapping[str, Any]] = (),
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Alert events (warehouse `alert_events` rows) and policy decisions (`policy_decisions` rows) per
-    (slo, objective), as `{"t", "end", "kind": "alert"|"decision", "severity", "label"}`, oldest first."""
+    """Alert events (warehouse `alert_events` rows), policy decisions (`policy_decisions` rows) and
+    incidents per (slo, objective), as `{"t", "end", "kind": "alert"|"decision"|"incident", "severity",
+    "label"}`, oldest first. `incidents`: one mapping per incident and affected SLO objective with `slo`,
+    `objective`, `name`, `title`, `severity`, `start`, `end` (None while open) and
+    `budget_consumed_ratio` (None when unknown), as `incident_impact` stores them (DESIGN.md §9)."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for i in incidents:
+        end = None if i.get("end") is None else int(i["end"])
+        until = "still open" if end is None else f"until {format_instant(end)}"
+        consumed = i.get("budget_consumed_ratio")
+        spent = "" if consumed is None else f"; spent {float(consumed) * 100:.1f} % of a period's budget"
+        label = f"incident {i['name']} ({i['severity']}) from {format_instant(int(i['start']))} {until}"
+        label += f": {i.get('title') or ''}{spent}"
+        out.setdefault((str(i["slo"]), str(i["objective"])), []).append(
+            {"t": int(i["start"]), "end": end, "kind": "incident", "severity": i["severity"], "label": label}
+        )
     for a in alerts.to_dict("records"):
         ended = None if pd.isna(a["ended_at"]) else int(a["ended_at"])
         until = "still firing" if ended is None else f"until {format_instant(ended)}"
