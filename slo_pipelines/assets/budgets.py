@@ -10,7 +10,7 @@ import pandas as pd
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds
-from slo_pipelines.engine.alerting.events import alert_events
+from slo_pipelines.engine.alerting.events import alert_events, join_stored_alerts
 from slo_pipelines.engine.alerting.rules import LOOKBACKS, MAX_LOOKBACK_SECONDS
 from slo_pipelines.engine.budgets.snapshots import snapshot_digests, snapshot_rows
 from slo_pipelines.reports.markdown import markdown_frame
@@ -75,9 +75,9 @@ def burn_rate_alerts(
         )
         for slo, objective, series in evaluator.series(start, end)
     ]
-    frame = pd.concat(events, ignore_index=True)
-    if not frame.empty:
-        warehouse.upsert_alert_events(frame)
+    stored = warehouse.read_alert_events(start=start - 1, end=end + 1)
+    frame = join_stored_alerts(pd.concat(events, ignore_index=True), stored, start, end)
+    warehouse.replace_alert_events(frame, sorted(cat.slos), start, end)
     counts = frame.groupby(["slo", "severity"]).size().rename("events").reset_index() if len(frame) else frame
     return dg.MaterializeResult(
         metadata={

@@ -1,8 +1,8 @@
 """The engine over warehouse data: read exactly the history a set of instants needs, then evaluate.
 
 Rolling Occurrences windows that reach far behind the burn-rate lookbacks are read from hourly
-rollups for their older part (`engine/budgets/coarse.py`) when every instant is on an hour: a year-long window
-reads 8,760 rollup rows, not 525,600 minutes.
+rollups for their older part (`engine/budgets/coarse.py`) when every instant is a day end: a year-long
+window reads 8,760 rollup rows, not 525,600 minutes.
 """
 
 import pandas as pd
@@ -11,7 +11,6 @@ from slo_pipelines.catalog import Catalog
 from slo_pipelines.engine.alerting.policies import warning_thresholds
 from slo_pipelines.engine.alerting.rules import MAX_LOOKBACK_SECONDS
 from slo_pipelines.engine.budgets.coarse import (
-    ROLLUP_GRAIN_SECONDS,
     CoarseHistory,
     coarse_candidates,
     exact_rollups,
@@ -23,7 +22,7 @@ from slo_pipelines.engine.exclusions.runtime import with_runtime_exclusions
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
 
-HOUR = ROLLUP_GRAIN_SECONDS
+DAY = 86400
 
 
 def effective_catalog(catalog: CatalogResource, warehouse: WarehouseResource) -> Catalog:
@@ -40,9 +39,10 @@ def warehouse_evaluator(
     """Evaluator for instants `first_at, first_at + step, ...`; hour-multiple steps may use rollups."""
     start = history_start(catalog, first_at)
     thresholds = warning_thresholds(catalog)
-    fine_from = (first_at - MAX_LOOKBACK_SECONDS) // HOUR * HOUR
-    on_hours = step is not None and step % HOUR == 0 and first_at % HOUR == 0
-    long = coarse_candidates(catalog, first_at, fine_from) if on_hours else []
+    # day-aligned so the older part is whole days, whose digests the daily rollups hold
+    fine_from = (first_at - MAX_LOOKBACK_SECONDS) // DAY * DAY
+    on_days = step is not None and step % DAY == 0 and first_at % DAY == 0
+    long = coarse_candidates(catalog, first_at, fine_from) if on_days else []
     hourly = warehouse.read_rollups("hour", start, fine_from, long) if long else None
     if hourly is not None:
         exact = exact_rollups(hourly)
@@ -62,10 +62,6 @@ def warehouse_evaluator(
             warehouse.read_buckets(s, e, [name]) for s, e in excluded_spans(catalog, name, start, fine_from)
         ]
     minutes = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
-    return CatalogEvaluator(
-        catalog,
-        minutes,
-        thresholds,
-        coarse=CoarseHistory(fine_from, hourly, frozenset(long)),
-        first_buckets=firsts,
-    )
+    daily = warehouse.read_rollups("day", start // DAY * DAY, fine_from, long)
+    history = CoarseHistory(fine_from, hourly, frozenset(long), day_digests=daily[["slo", "start", "digest"]])
+    return CatalogEvaluator(catalog, minutes, thresholds, coarse=history, first_buckets=firsts)

@@ -64,7 +64,9 @@ def sli_buckets(
     if prometheus.ingest:
         # a Prometheus that is down or refuses a query fails the step: the day is never marked complete
         pulled = ingest_with_resource(cat, prometheus, start, end)
-        raw = pd.concat([raw, staged_buckets(pulled.buckets, "prometheus")], ignore_index=True)
+        raw = pd.concat(
+            [raw, staged_buckets(pulled.buckets, "prometheus").assign(reason=None)], ignore_index=True
+        )
         unplaced = pd.concat([unplaced, pulled.rejected.assign(source="prometheus")], ignore_index=True)
         for warning in pulled.warnings:
             context.log.warning(f"prometheus: {warning}")
@@ -74,7 +76,8 @@ def sli_buckets(
     context.log.info(f"staged {len(raw):,} raw rows for {context.partition_key_range}")
 
     triage = triage_rows(raw, unplaced, cat.slos_by_data_key(), start, end)
-    quarantined = warehouse.quarantine_rows(triage.rejected) if not triage.rejected.empty else 0
+    rejected = samples.with_original_text(triage.rejected)
+    quarantined = warehouse.quarantine_rows(rejected) if not rejected.empty else 0
     warehouse.upsert_audit_results(triage.verdicts)
     clean = triage.clean
     stored = warehouse.upsert_buckets(clean, source="pipeline") if not clean.empty else 0

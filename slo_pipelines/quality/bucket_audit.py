@@ -64,6 +64,8 @@ class AuditResult:
     row_count: int
     expectations: list[ExpectationOutcome]
     failing_rows: pd.DataFrame
+    # per rule, which input rows (by position) it found unexpected: verdicts per day are cut from these
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -208,4 +210,5 @@ def audit_buckets(frame: pd.DataFrame) -> AuditResult:
         row_count=len(prepared),
         expectations=outcomes,
         failing_rows=failing,
+        masks=masks,
     )

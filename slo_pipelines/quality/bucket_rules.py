@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from slo_pipelines.engine.sli.samples import MAX_COUNT
+
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
@@ -125,6 +127,19 @@ def _finite(column: str) -> BucketRule:
     )
 
 
+def _below_max(column: str) -> BucketRule:
+    return BucketRule(
+        name=f"{column}_below_max",
+        description=f"{column} < {MAX_COUNT:.0e} (the samples format's bound, as `slo evaluate` applies it)",
+        gx_expectation="ExpectColumnValuesToBeBetween",
+        gx_kwargs={"column": column, "max_value": MAX_COUNT, "strict_max": True},
+        unexpected=lambda frame: _bool(frame[column] >= MAX_COUNT),
+        reason=lambda sub: _compose(
+            f"{column} too large (must be < {MAX_COUNT:.0e}; {column}=", sub[column], ")"
+        ),
+    )
+
+
 def _good_le_total() -> BucketRule:
     return BucketRule(
         name="good_le_total",
@@ -204,6 +219,8 @@ BUCKET_RULES: tuple[BucketRule, ...] = (
     _non_negative(TOTAL),
     _finite(GOOD),
     _finite(TOTAL),
+    _below_max(GOOD),
+    _below_max(TOTAL),
     _good_le_total(),
     _unique_keys(),
     _bucket_seconds_positive(),

@@ -1,29 +1,63 @@
 """Split a day range's staged rows into the clean buckets to store and the rows to quarantine.
 
-One place decides every row's fate in the pipeline: rows no day can own (unreadable files and
-timestamps), rows naming an SLO the catalog does not know, and rows failing an expectation of the
-bucket audit. The verdicts are returned in the warehouse's `audit_results` shape as well.
+One place decides every row's fate in the pipeline and in `slo audit`: rows no day can own
+(unreadable files, lines and timestamps), rows naming an SLO the catalog does not know, rows the
+samples format's row rules reject (`engine/sli/samples.validate_samples`, the very rules `slo evaluate`
+applies), and rows failing an expectation of the GX bucket audit. The verdicts are returned in the
+warehouse's `audit_results` shape, one set per UTC day, so a re-run of any sub-range replaces exactly
+the verdicts of its days.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from slo_pipelines.quality.bucket_audit import ExpectationOutcome, audit_buckets
+from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
+from slo_pipelines.quality.bucket_audit import MAX_EXAMPLES, ExpectationOutcome, audit_buckets
 from slo_pipelines.quality.report import audit_rows_for_warehouse
 
 KNOWN_SLO_CHECK = "slo_in_catalog"
 KNOWN_SLO_DESCRIPTION = "every row names an SLO of the catalog"
+SAMPLE_RULES_CHECK = "sample_rules"
+SAMPLE_RULES_DESCRIPTION = (
+    "every row satisfies the samples format's row rules (the ones `slo evaluate` applies: timestamp with"
+    " offset, aligned and in range, counts numbers below 1e15, bucket size of the catalog, no duplicate)"
+)
+REASON = "reason"
+DAY = 86400
+
+
+def sample_rule_reasons(raw: pd.DataFrame, bucket_seconds: Mapping[str, int] | None) -> pd.Series:
+    """Per raw row (by position), why `validate_samples` rejects it (`field: reason (got value)`), else None.
+
+    `raw` is a file's rows as read (`row_number` identifies them); `bucket_seconds` maps each catalog SLO
+    to its bucket size (None: SLO names are not checked). A whole-file problem (no rows, a missing
+    column) yields no per-row reason: reading the file reports it.
+    """
+    none = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    if raw.empty or "row_number" not in raw:
+        return none
+    try:
+        checked = validate_samples(raw, known_slos=bucket_seconds)
+    except SamplesError:
+        return none
+    if checked.rejected.empty:
+        return none
+    r = checked.rejected
+    text = r["field"].astype(str) + ": " + r["reason"].astype(str) + " (got " + r["value"].map(repr) + ")"
+    by_row = dict(zip(r["row_number"].tolist(), text.tolist(), strict=True))
+    return pd.Series([by_row.get(n) for n in raw["row_number"].tolist()], index=raw.index, dtype=object)
 
 
 @dataclass(frozen=True)
 class Triage:
     clean: pd.DataFrame
     rejected: pd.DataFrame  # with a `reason` column
-    outcomes: list[ExpectationOutcome]  # the bucket audit's expectations plus `slo_in_catalog`
-    verdicts: pd.DataFrame  # audit_results rows (scope "rows")
+    outcomes: list[ExpectationOutcome]  # over the whole input: bucket audit, sample rules, slo_in_catalog
+    verdicts: pd.DataFrame  # audit_results rows (scope "rows"), one set per UTC day of [start, end)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -33,23 +67,84 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _daily_verdicts(
+    outcomes: list[ExpectationOutcome],
+    masks: dict[str, np.ndarray],
+    rows: pd.DataFrame,
+    start: int,
+    end: int,
+) -> pd.DataFrame:
+    """Each outcome cut into UTC days by the rows' bucket start: counts and examples of that day only."""
+    starts = rows["start"].to_numpy(dtype="float64", na_value=np.nan)
+    day_of = np.where(np.isnan(starts), -1, (np.nan_to_num(starts, nan=0) - start) // DAY).astype(np.int64)
+    frames = []
+    shown = rows.drop(columns=[REASON], errors="ignore")
+    for k, day in enumerate(range(start, end, DAY)):
+        in_day = day_of == k
+        daily = []
+        for o in outcomes:
+            hit = masks[o.name] & in_day
+            count = int(hit.sum())
+            daily.append(
+                ExpectationOutcome(
+                    name=o.name,
+                    description=o.description,
+                    success=count == 0,
+                    unexpected_count=count,
+                    examples=_records(shown[hit][:MAX_EXAMPLES]),
+                )
+            )
+        frames.append(audit_rows_for_warehouse(day, day + DAY, daily, []))
+    return pd.concat(frames, ignore_index=True) if frames else audit_rows_for_warehouse(start, end, [], [])
+
+
 def triage_rows(
     raw: pd.DataFrame, unplaced: pd.DataFrame, known_slos: Collection[str], start: int, end: int
 ) -> Triage:
+    """Decide each staged row's fate; `raw` may carry `reason` (the samples row rules' verdict)."""
+    raw = raw.reset_index(drop=True)
     unknown = (raw["slo"].notna() & ~raw["slo"].isin(list(known_slos))).to_numpy(dtype=bool)
-    strangers = raw[unknown].assign(
-        reason="unknown SLO (not in the catalog): " + raw["slo"][unknown].astype(str)
-    )
-    audit = audit_buckets(raw[~unknown])
-    parts = [p for p in (unplaced, strangers, audit.failing_rows) if not p.empty]
-    rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["source", "reason"])
-    known = ExpectationOutcome(
-        name=KNOWN_SLO_CHECK,
-        description=KNOWN_SLO_DESCRIPTION,
-        success=not unknown.any(),
-        unexpected_count=int(unknown.sum()),
-        examples=_records(raw[unknown].head(5)),
-    )
-    outcomes = [*audit.expectations, known]
-    verdicts = audit_rows_for_warehouse(start, end, outcomes, [])
-    return Triage(raw[~unknown].drop(index=audit.failing_rows.index), rejected, outcomes, verdicts)
+    ruled = raw[REASON].notna().to_numpy(dtype=bool) if REASON in raw else np.zeros(len(raw), dtype=bool)
+    audit = audit_buckets(raw[~unknown].drop(columns=[REASON], errors="ignore"))
+    masks: dict[str, np.ndarray] = {}
+    for name, mask in audit.masks.items():
+        full = np.zeros(len(raw), dtype=bool)
+        full[~unknown] = mask
+        masks[name] = full
+    masks[SAMPLE_RULES_CHECK] = ruled & ~unknown
+    masks[KNOWN_SLO_CHECK] = unknown
+    gx_failing = np.zeros(len(raw), dtype=bool)
+    for name in audit.masks:
+        gx_failing |= masks[name]
+    reasons = raw[REASON].copy() if REASON in raw else pd.Series([None] * len(raw), dtype=object)
+    strangers = "unknown SLO (not in the catalog): " + raw["slo"].astype(str)
+    reasons = reasons.where(~pd.Series(unknown) | reasons.notna(), strangers)
+    gx_reasons = pd.Series(None, index=raw.index, dtype=object)
+    # the audited frame keeps `raw`'s labels, so its failing rows point straight back at `raw`
+    gx_reasons[audit.failing_rows.index] = audit.failing_rows[REASON].to_numpy()
+    reasons = reasons.where(reasons.notna(), gx_reasons)
+    rejected_mask = unknown | ruled | gx_failing
+    rejected_rows = raw[rejected_mask].assign(**{REASON: reasons[rejected_mask]})
+    parts = [p for p in (unplaced, rejected_rows) if not p.empty]
+    rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["source", REASON])
+    shown = raw.drop(columns=[REASON], errors="ignore")
+    outcomes = [
+        *audit.expectations,
+        ExpectationOutcome(
+            name=SAMPLE_RULES_CHECK,
+            description=SAMPLE_RULES_DESCRIPTION,
+            success=not masks[SAMPLE_RULES_CHECK].any(),
+            unexpected_count=int(masks[SAMPLE_RULES_CHECK].sum()),
+            examples=_records(raw[masks[SAMPLE_RULES_CHECK]].head(MAX_EXAMPLES)),
+        ),
+        ExpectationOutcome(
+            name=KNOWN_SLO_CHECK,
+            description=KNOWN_SLO_DESCRIPTION,
+            success=not unknown.any(),
+            unexpected_count=int(unknown.sum()),
+            examples=_records(shown[unknown].head(MAX_EXAMPLES)),
+        ),
+    ]
+    verdicts = _daily_verdicts(outcomes, masks, raw, start, end)
+    clean = shown[~rejected_mask]
+    return Triage(clean, rejected, outcomes, verdicts)

@@ -33,7 +33,7 @@ def sample_format(path: Path) -> str:
         ) from None
 
 
-def _read_jsonl(path: Path) -> pd.DataFrame:
+def _read_jsonl(path: Path, bad_lines: list[dict[str, object]] | None) -> pd.DataFrame:
     records: list[dict[str, object]] = []
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
@@ -41,12 +41,20 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 continue
             try:
                 obj = json.loads(line)
+                problem = (
+                    "" if isinstance(obj, dict) else f"expected a JSON object (got {type(obj).__name__})"
+                )
             except json.JSONDecodeError as exc:
-                raise SamplesError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise SamplesError(f"{path} line {number}: expected a JSON object (got {type(obj).__name__})")
+                problem = f"not valid JSON ({exc.msg})"
+            if problem:
+                if bad_lines is None:
+                    raise SamplesError(f"{path} line {number}: {problem}")
+                bad_lines.append({"row_number": number, "raw": line.rstrip("\r\n"), "reason": problem})
+                continue
             obj["row_number"] = number
             records.append(obj)
+    if not records and bad_lines:
+        return pd.DataFrame(columns=["slo", "timestamp", "good", "total", "row_number"])
     return pd.DataFrame.from_records(records)
 
 
@@ -62,8 +70,13 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return pq.read_table(path, read_dictionary=text).to_pandas(split_blocks=True, self_destruct=True)
 
 
-def read_samples(path: str | Path) -> pd.DataFrame:
-    """Raw rows with a `row_number` (the line in CSV/JSONL, 1-based row in Parquet)."""
+def read_samples(path: str | Path, bad_lines: list[dict[str, object]] | None = None) -> pd.DataFrame:
+    """Raw rows with a `row_number` (the line in CSV/JSONL, 1-based row in Parquet).
+
+    A JSONL line that is not a JSON object (a truncated last line, say) fails the whole read, unless
+    `bad_lines` is given: then it is appended there as {row_number, raw (the line's text), reason} and
+    the other lines are read, so the pipeline can quarantine that line alone.
+    """
     p = Path(path)
     kind = sample_format(p)
     if p.is_dir():
@@ -74,10 +87,19 @@ def read_samples(path: str | Path) -> pd.DataFrame:
         raise SamplesError(f"{p}: file is empty")
     try:
         if kind == "csv":
-            frame = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+            # blank lines kept (then dropped) so that row_number is the row's line in the file
+            frame = pd.read_csv(
+                p,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                skipinitialspace=True,
+                skip_blank_lines=False,
+            )
             frame["row_number"] = frame.index + 2
+            frame = frame[frame.drop(columns="row_number").notna().any(axis=1)].reset_index(drop=True)
         elif kind == "jsonl":
-            frame = _read_jsonl(p)
+            frame = _read_jsonl(p, bad_lines)
         else:
             frame = _read_parquet(p)
             frame["row_number"] = np.arange(1, len(frame) + 1)
@@ -94,6 +116,30 @@ def read_samples(path: str | Path) -> pd.DataFrame:
         raise SamplesError(f"{p}: cannot read {kind}: {str(exc).splitlines()[0]}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def original_rows(path: Path, rows: pd.DataFrame) -> list[object]:
+    """The rows exactly as the file holds them, for quarantine: the line's text for CSV and JSONL (by
+    `row_number`), the row's values for Parquet (which has no text). `rows` needs `row_number`."""
+    numbers = [int(n) if pd.notna(n) else None for n in rows["row_number"]]
+    if sample_format(path) == "parquet":
+        table = pd.read_parquet(path)
+        picked: list[object] = []
+        for n in numbers:
+            if n is None or not 1 <= n <= len(table):
+                picked.append(None)
+            else:
+                picked.append({str(k): v for k, v in table.iloc[n - 1].items()})
+        return picked
+    wanted = {n for n in numbers if n is not None}
+    texts: dict[int, str] = {}
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number in wanted:
+                texts[number] = line.rstrip("\r\n")
+                if len(texts) == len(wanted):
+                    break
+    return [texts.get(n) if n is not None else None for n in numbers]
 
 
 def write_samples(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -302,7 +302,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def upsert_rollups(self, grain: str, df: pd.DataFrame) -> int:
         """Store hourly or daily sums kept beside the buckets; returns rows written.
 
-        Columns: slo, start, good, total, rows (buckets summed); optional excluded_buckets (default 0).
+        Columns: slo, start, good, total, rows (buckets summed); optional excluded_buckets (default 0)
+        and digest (the day's bucket digest).
         """
         if grain not in ROLLUP_GRAINS:
             raise WarehouseInputError(
@@ -320,6 +321,7 @@ class WarehouseResource(dg.ConfigurableResource):
             "excluded_buckets": column_values(
                 df, table, "excluded_buckets", "int", required=False, default=0
             ),
+            "digest": column_values(df, table, "digest", "text", required=False, nullable=True),
         }
         with self._begin() as conn:
             bulk_upsert(conn, schema.rollups, columns)
@@ -330,7 +332,7 @@ class WarehouseResource(dg.ConfigurableResource):
     ) -> pd.DataFrame:
         """Rollups of one grain whose start is in [start, end), sorted by slo then start."""
         t = schema.rollups
-        names = ["slo", "start", "good", "total", "rows", "excluded_buckets"]
+        names = ["slo", "start", "good", "total", "rows", "excluded_buckets", "digest"]
         query = sa.select(*(t.c[name] for name in names)).where(
             t.c.grain == grain, t.c.start >= int(start), t.c.start < int(end)
         )
@@ -357,8 +359,10 @@ class WarehouseResource(dg.ConfigurableResource):
     ) -> int:
         """Keep rejected input with its reason; returns how many rows were new.
 
-        `raw` stores the row's other columns as JSON; optional columns row_number, slo and start are also
-        stored as columns for searching. Re-quarantining the same row for the same reason is a no-op.
+        `raw` stores the row as its source holds it when `rows` has a `raw` column (the line's text, or
+        the values as read), else the row's other columns as JSON; optional columns row_number, slo and
+        start are also stored as columns for searching. Re-quarantining the same row for the same reason
+        is a no-op.
         """
         table = "quarantine"
         df = rows.reset_index(drop=True)
@@ -367,10 +371,15 @@ class WarehouseResource(dg.ConfigurableResource):
         row_numbers = column_values(df, table, "row_number", "int", required=False, nullable=True)
         slos = column_values(df, table, "slo", "text", required=False, nullable=True)
         starts = self._lenient_starts(df)
-        raw_columns = [c for c in df.columns if c not in (reason_column, source_column, "row_number")]
+        given = list(df["raw"]) if "raw" in df.columns else [None] * len(df)
+        raw_columns = [c for c in df.columns if c not in (reason_column, source_column, "row_number", "raw")]
         raws = [
-            json_safe(dict(zip(raw_columns, values, strict=True)))
-            for values in df[raw_columns].itertuples(index=False, name=None)
+            json_safe(original)
+            if original is not None
+            else json_safe(dict(zip(raw_columns, values, strict=True)))
+            for original, values in zip(
+                given, df[raw_columns].itertuples(index=False, name=None), strict=True
+            )
         ]
         now = datetime.now(UTC)
         by_key: dict[str, dict[str, Any]] = {}
@@ -594,10 +603,17 @@ class WarehouseResource(dg.ConfigurableResource):
         Columns: slo, objective, severity, long_window, short_window, threshold, started_at; optional
         ended_at (NULL while the alert fires).
         """
+        columns = self._alert_columns(df)
+        with self._begin() as conn:
+            bulk_upsert(conn, schema.alert_events, columns)
+        return len(columns["slo"])
+
+    @staticmethod
+    def _alert_columns(df: pd.DataFrame) -> dict[str, list[Any]]:
         table = "alert_events"
         keys = ["slo", "objective", "severity", "long_window", "started_at"]
         df = _last_per_key(df, keys, table)
-        columns = {
+        return {
             "slo": column_values(df, table, "slo", "text"),
             "objective": column_values(df, table, "objective", "text"),
             "severity": column_values(df, table, "severity", "text"),
@@ -607,9 +623,24 @@ class WarehouseResource(dg.ConfigurableResource):
             "started_at": column_values(df, table, "started_at", "int"),
             "ended_at": column_values(df, table, "ended_at", "int", required=False, nullable=True),
         }
+
+    def replace_alert_events(self, df: pd.DataFrame, slos: Sequence[str], start: int, end: int) -> int:
+        """Make the stored alerts of `slos` that start in `[start, end]` exactly `df`'s, in one transaction.
+
+        A re-run of a range thus replaces what that range produced (a firing that vanished with
+        corrected data disappears too); rows of `df` starting before `start` (alerts that began
+        earlier, see `engine/alerting/events.join_stored_alerts`) update the stored row of that alert.
+        """
+        t = schema.alert_events
+        delete = t.delete().where(
+            t.c.slo.in_(list(slos)), t.c.started_at >= int(start), t.c.started_at <= int(end)
+        )
+        columns = self._alert_columns(df) if not df.empty else None
         with self._begin() as conn:
-            bulk_upsert(conn, schema.alert_events, columns)
-        return len(df)
+            conn.execute(delete)
+            if columns is not None:
+                bulk_upsert(conn, schema.alert_events, columns)
+        return len(columns["slo"]) if columns is not None else 0
 
     def upsert_audit_results(self, df: pd.DataFrame) -> int:
         """Store data-quality verdicts keyed by (partition_start, partition_end, scope, check_name), so

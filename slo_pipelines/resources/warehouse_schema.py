@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 16  # 10-12 belong to the SLA tables
+SCHEMA_VERSION = 17  # 10-12 belong to the SLA tables
 
 METADATA = sa.MetaData()
 
@@ -61,6 +61,7 @@ rollups = sa.Table(
     sa.Column("total", sa.Float, nullable=False),
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("excluded_buckets", sa.Integer, nullable=False),
+    sa.Column("digest", sa.Text, nullable=True, comment="sha256 of the day's buckets (day grain)"),
     sa.CheckConstraint("grain IN ('hour', 'day')", name="rollups_grain"),
 )
 
@@ -408,6 +409,14 @@ def _migration_16_exclusion_reviews(conn: Connection) -> None:
     exclusion_reviews.create(conn, checkfirst=True)
 
 
+def _migration_17_rollup_digests(conn: Connection) -> None:
+    """Version 17 adds `rollups.digest`: a day's bucket digest, so budgets read from daily rollups
+    report the same input identity as budgets read from every bucket."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns(rollups.name)}
+    if "digest" not in columns:
+        conn.execute(sa.text("ALTER TABLE rollups ADD COLUMN digest TEXT"))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migration_1_append_only_exclusions,
     2: _migration_2_audit_results,
@@ -422,6 +431,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     14: _migration_14_append_only_guards,
     15: _migration_15_row_level_security,
     16: _migration_16_exclusion_reviews,
+    17: _migration_17_rollup_digests,
 }
 
 # Append-only tables: name -> (primary key column, schema version from which its guards exist).

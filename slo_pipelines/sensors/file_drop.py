@@ -8,11 +8,10 @@ import json
 from collections.abc import Iterator
 
 import dagster as dg
+import numpy as np
 
 from slo_pipelines.assets.partitions import daily_partitions
 from slo_pipelines.engine.common.partition_ranges import day_index, day_ranges
-from slo_pipelines.engine.sli.samples import SamplesError, stage_raw
-from slo_pipelines.resources.sample_files import read_samples
 from slo_pipelines.resources.sample_source import SampleSourceResource
 
 MAX_FILES_PER_TICK = 20
@@ -47,12 +46,12 @@ def build_file_drop_sensor(job_name: str) -> dg.SensorDefinition:
                 break  # keep the tick short; the next tick continues from the cursor
             handled += 1
             seen[path.name] = version
-            try:
-                staged = stage_raw(read_samples(path), path.name)
-            except SamplesError as exc:
-                context.log.warning(f"skipping {path.name}: {exc}")
+            # the drop directory's index reads the file once; the runs then read it only for its days
+            days = samples.covered_days(path)
+            if not days:
+                context.log.warning(f"skipping {path.name}: no row with a usable timestamp")
                 continue
-            for first, last in day_ranges(staged["start"].dropna().to_numpy(), first_day, last_day):
+            for first, last in day_ranges(np.array(days, dtype=np.int64), first_day, last_day):
                 yield dg.RunRequest(
                     run_key=f"drop:{path.name}:{version}:{first}:{last}",
                     tags={

@@ -1,6 +1,7 @@
 """Collapse per-step alert flags from the time-series mode into alert events with start and end."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,3 +67,43 @@ def alert_events(
             "ended_at",
         ],
     )
+
+
+ALERT_KEY = ["slo", "objective", "severity", "long_window"]
+
+
+def join_stored_alerts(events: pd.DataFrame, stored: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
+    """Events replayed over the instants `[start, end]`, joined to the alerts already stored, so
+    re-running a range that cuts through a firing alert recognises the same alert.
+
+    - An event firing at `start` continues a stored alert of the same (slo, objective, severity,
+      long_window) that began before `start` and had not ended before `start`: it keeps that alert's
+      `started_at` (its identity, and its notification dedup key), so it is neither duplicated nor
+      notified again.
+    - An event still firing at `end` (`ended_at` null) keeps the `ended_at` a stored copy of the same
+      alert has beyond `end`: the run of a later range saw it end, this range cannot.
+
+    `stored` has the `alert_events` columns (`ended_at` nullable). Returns a frame of `events`' shape.
+    """
+    if events.empty or stored.empty:
+        return events
+
+    def key(row: Mapping[Any, Any]) -> tuple[str, ...]:
+        return tuple(str(row[k]) for k in ALERT_KEY)
+
+    earlier: dict[tuple[str, ...], int] = {}
+    later: dict[tuple[tuple[str, ...], int], int] = {}
+    for row in stored.to_dict(orient="records"):
+        began, ended = int(row["started_at"]), row["ended_at"]
+        ended = None if pd.isna(ended) else int(ended)
+        if began < start and (ended is None or ended >= start):
+            earlier[key(row)] = began
+        if ended is not None and ended > end:
+            later[(key(row), began)] = ended
+    rows = events.to_dict(orient="records")
+    for row in rows:
+        if int(row["started_at"]) == start and key(row) in earlier:
+            row["started_at"] = earlier[key(row)]
+        if pd.isna(row["ended_at"]):
+            row["ended_at"] = later.get((key(row), int(row["started_at"])))
+    return pd.DataFrame(rows, columns=events.columns)

@@ -28,15 +28,49 @@ class SLOBuckets:
         return slice(lo, hi)
 
     def digest(self, slo: str, start: int, end: int) -> str:
-        """sha256 of the rows in `[start, end)`: the identity of the inputs a result was computed from."""
+        """sha256 of the rows in `[start, end)`: the identity of the inputs a result was computed from.
+
+        Built from one digest per UTC day (`day_digests`), so a reader holding a long window's older days
+        as daily rollups (with their stored digests) reaches the same identity without the minutes.
+        """
         s = self.between(start, end)
-        h = hashlib.sha256()
-        h.update(f"{slo}\0{self.bucket_seconds}\0".encode())
-        h.update(np.ascontiguousarray(self.starts[s], dtype="<i8").tobytes())
-        for arr in (self.good[s], self.total[s], self.value[s]):
-            canon = np.where(np.isnan(arr), np.nan, arr + 0.0)  # one NaN bit pattern, no negative zero
-            h.update(np.ascontiguousarray(canon, dtype="<f8").tobytes())
-        return h.hexdigest()
+        days = day_digests(self.starts[s], self.good[s], self.total[s], self.value[s])
+        return combine_day_digests(slo, self.bucket_seconds, days)
+
+
+DAY_SECONDS = 86400
+
+
+def _rows_digest(starts: np.ndarray, good: np.ndarray, total: np.ndarray, value: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(starts, dtype="<i8").tobytes())
+    for arr in (good, total, value):
+        canon = np.where(np.isnan(arr), np.nan, arr + 0.0)  # one NaN bit pattern, no negative zero
+        h.update(np.ascontiguousarray(canon, dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def day_digests(
+    starts: np.ndarray, good: np.ndarray, total: np.ndarray, value: np.ndarray
+) -> list[tuple[int, str]]:
+    """(UTC day start, sha256 of that day's rows) for rows sorted by start; days without rows are absent."""
+    if starts.size == 0:
+        return []
+    days = starts // DAY_SECONDS * DAY_SECONDS
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1, [starts.size]])
+    return [
+        (int(days[lo]), _rows_digest(starts[lo:hi], good[lo:hi], total[lo:hi], value[lo:hi]))
+        for lo, hi in pairwise(edges)
+    ]
+
+
+def combine_day_digests(slo: str, bucket_seconds: int, days: list[tuple[int, str]]) -> str:
+    """One digest over an SLO's ordered per-day digests (a two-level hash tree)."""
+    h = hashlib.sha256()
+    h.update(f"{slo}\0{bucket_seconds}\0".encode())
+    for day, digest in days:
+        h.update(f"{day}:{digest}\n".encode())
+    return h.hexdigest()
 
 
 def empty_buckets(bucket_seconds: int) -> SLOBuckets:

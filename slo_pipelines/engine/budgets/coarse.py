@@ -17,6 +17,7 @@ from slo_pipelines.engine.common.exact import FLOAT_EXACT_LIMIT, as_counts, coun
 from slo_pipelines.engine.exclusions.intervals import applicable, expand_rules, merge
 
 ROLLUP_GRAIN_SECONDS = 3600
+DAY_SECONDS = 86400
 
 
 # below this much history before the lookbacks, reading minutes is cheaper than the extra queries
@@ -39,6 +40,16 @@ class CoarseHistory:
     frame: pd.DataFrame
     slos: frozenset[str]  # the SLOs served from rollups; every other SLO reads minutes only
     grain: int = ROLLUP_GRAIN_SECONDS
+    # daily rollups (slo, start, digest) before `fine_from`: the input identity of the older days
+    day_digests: pd.DataFrame | None = None
+
+    def stored_day_digests(self, slo: str, start: int, end: int) -> list[tuple[int, str]]:
+        """(day start, digest) of the stored daily rollups of `slo` with start in `[start, end)`."""
+        if self.day_digests is None:
+            return []
+        d = self.day_digests
+        rows = d[(d["slo"] == slo) & (d["start"] >= start) & (d["start"] < end)].sort_values("start")
+        return [(int(day), str(digest)) for day, digest in zip(rows["start"], rows["digest"], strict=True)]
 
 
 def _prefix(x: np.ndarray) -> np.ndarray:
@@ -129,7 +140,8 @@ def coarse_candidates(catalog: Catalog, first_at: int, fine_from: int) -> list[s
             continue
         ws, _ = window_bounds_series(slo.time_window, np.array([first_at]))
         seconds = slo.time_window.duration.nominal_seconds()
-        if seconds % ROLLUP_GRAIN_SECONDS == 0 and fine_from - int(ws[0]) >= MIN_COARSE_SECONDS:
+        # whole days: the window's older part is then whole days, whose digests the daily rollups hold
+        if seconds % DAY_SECONDS == 0 and fine_from - int(ws[0]) >= MIN_COARSE_SECONDS:
             out.append(name)
     return out
 

@@ -12,6 +12,7 @@ from slo_pipelines.engine.alerting.rules import (
     MAX_LOOKBACK_SECONDS,
     max_lookback_seconds,
 )
+from slo_pipelines.engine.budgets.buckets import DAY_SECONDS, combine_day_digests, day_digests
 from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator, policy_alert
 from slo_pipelines.engine.budgets.windows import window_bounds_series
 
@@ -34,13 +35,31 @@ def snapshot_digests(
     evaluator: CatalogEvaluator, slo: SLO, series: pd.DataFrame, objective: Objective | None = None
 ) -> list[str]:
     """`catalog:buckets` digests per snapshot, the same identity `slo evaluate` reports at that instant
-    (an objective with its own indicator reads its own rows, `SLO.data_key`)."""
+    (an objective with its own indicator reads its own rows, `SLO.data_key`).
+
+    For an SLO whose older days are read from rollups, those days' digests come from the daily rollups,
+    so the digest does not depend on where a run's range starts (equal inputs, equal digests).
+    """
     key = slo.name if objective is None else slo.data_key(objective)
     buckets = evaluator.by_slo.get(key)
+    coarse = evaluator.coarse if evaluator.coarse is not None and key in evaluator.coarse.slos else None
+    fine: list[tuple[int, str]] = []
+    if coarse is not None and buckets is not None:
+        s = buckets.between(coarse.fine_from, int(series["at"].max()) if len(series) else coarse.fine_from)
+        fine = day_digests(buckets.starts[s], buckets.good[s], buckets.total[s], buckets.value[s])
     out = []
     for ws, at in zip(series["window_start"], series["at"], strict=True):
         first = min(int(ws), int(at) - MAX_LOOKBACK_SECONDS)
-        digest = buckets.digest(key, first, int(at)) if buckets is not None else ""
+        if buckets is None:
+            digest = ""
+        elif coarse is None:
+            digest = buckets.digest(key, first, int(at))
+        else:
+            if first % DAY_SECONDS or int(at) % DAY_SECONDS:
+                raise ValueError(f"{key}: rollup-backed digests need whole days (got {first}..{at})")
+            older = coarse.stored_day_digests(key, first, min(coarse.fine_from, int(at)))
+            newer = [(d, h) for d, h in fine if max(first, coarse.fine_from) <= d < int(at)]
+            digest = combine_day_digests(key, buckets.bucket_seconds, older + newer)
         out.append(f"{evaluator.catalog_digest}:{digest}")
     return out
 
