@@ -92,7 +92,7 @@ def test_failing_check_blocks_downstream_and_quarantines_rows(
     samples.loc[5, "good"] = samples.loc[5, "total"] + 7  # good > total
     samples.loc[9, "total"] = -1  # negative
     conflicting = samples.iloc[[20]].assign(good=samples.iloc[20]["good"] - 1)
-    identical = samples.iloc[[30]]  # a re-delivered row is harmless and kept once
+    identical = samples.iloc[[30]]  # repeated within one file: `slo evaluate` refuses it, so does the pipeline
     broken = pd.concat([samples, conflicting, identical])
     path = tmp_path / "drop" / "broken.csv"
     path.parent.mkdir(parents=True)
@@ -114,7 +114,7 @@ def test_failing_check_blocks_downstream_and_quarantines_rows(
 
     quarantine = defs.resources["warehouse"].read_quarantine()
     reasons = " | ".join(quarantine["reason"])
-    assert len(quarantine) == 4  # the bad-value rows and both conflicting rows of bucket 20
+    assert len(quarantine) == 6  # the bad-value rows and both copies of buckets 20 and 30
     assert "good" in reasons and "duplicate" in reasons.lower()
     assert set(quarantine["source"]) == {"broken.csv"}
 
@@ -226,7 +226,12 @@ def test_rows_without_a_usable_timestamp_are_quarantined_without_blocking(
     assert not checks["sample_files_readable"].passed
     quarantine = defs.resources["warehouse"].read_quarantine()
     assert sorted(quarantine["row_number"]) == [5, 6]
-    assert set(quarantine["reason"]) == {"timestamp missing, unreadable or out of range"}
+    assert set(quarantine["reason"]) == {
+        "timestamp: not an ISO 8601 timestamp or Unix seconds (got 'yesterday')",
+        "timestamp: timestamp out of range (1970 to 2255) (got '1e20')",
+    }
+    lines = path.read_text().splitlines()
+    assert sorted(quarantine["raw"]) == sorted([lines[4], lines[5]])  # the rows' text, verbatim
 
 
 def test_sensor_limits_requests_to_existing_partitions_and_forgets_removed_files(
@@ -315,17 +320,17 @@ def test_long_windows_read_hourly_rollups_and_match_minutes(
     defs = definitions(tmp_path, catalog=catalog_dir)
     assert run_range(defs, instance, "2026-10-02", "2026-11-02").success
 
-    calls: list[tuple[int, int]] = []
+    calls: list[tuple[str, int, int]] = []
     original = WarehouseResource.read_rollups
 
     def spy(self: WarehouseResource, grain: str, start: int, end: int, slos: object = None) -> pd.DataFrame:
-        calls.append((start, end))
+        calls.append((grain, start, end))
         return original(self, grain, start, end, slos)  # type: ignore[arg-type]
 
     monkeypatch.setattr(WarehouseResource, "read_rollups", spy)
     again = run_range(defs, instance, "2026-11-02", "2026-11-02")
     assert again.success and calls, "error_budgets read the older part of the window from rollups"
-    [(rollup_start, fine_from)] = calls
+    [(rollup_start, fine_from)] = [(s, e) for grain, s, e in calls if grain == "hour"]
     assert fine_from - rollup_start > 20 * DAY
 
     snaps = defs.resources["warehouse"].read_budget_snapshots(start=D0 + 2 * DAY, end=D0 + 2 * DAY + 1)

@@ -17,7 +17,13 @@ from slo_pipelines.quality import BUCKET_RULES
 from slo_pipelines.quality.collection import CollectionFinding
 from slo_pipelines.quality.report import audit_rows_for_warehouse
 from slo_pipelines.quality.series_consistency import RULE_NAMES, audit_series_days
-from slo_pipelines.quality.triage import KNOWN_SLO_CHECK, KNOWN_SLO_DESCRIPTION, triage_rows
+from slo_pipelines.quality.triage import (
+    KNOWN_SLO_CHECK,
+    KNOWN_SLO_DESCRIPTION,
+    SAMPLE_RULES_CHECK,
+    SAMPLE_RULES_DESCRIPTION,
+    triage_rows,
+)
 from slo_pipelines.reports.markdown import markdown_frame, markdown_table
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.prometheus import PrometheusResource
@@ -42,6 +48,7 @@ def _examples_md(examples: list[dict[str, object]]) -> str:
         for name, description in [
             *((rule.name, rule.description) for rule in BUCKET_RULES),
             (READABLE_CHECK, "every sample file, and every row's timestamp, can be read"),
+            (SAMPLE_RULES_CHECK, SAMPLE_RULES_DESCRIPTION),
             (KNOWN_SLO_CHECK, KNOWN_SLO_DESCRIPTION),
             *((name, f"Prometheus series consistency: {name.replace('_', ' ')}") for name in RULE_NAMES),
         ]

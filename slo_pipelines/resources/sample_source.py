@@ -110,6 +110,8 @@ class SampleSourceResource(dg.ConfigurableResource):
     def _save_index(self, index: dict[str, Any]) -> None:
         """Atomic replace: concurrent runs may both rebuild an entry, never leave a torn file."""
         root = Path(configured(self.drop_dir))
+        if not root.is_dir():
+            return
         fd, tmp = tempfile.mkstemp(prefix=".slo-index-", suffix=".tmp", dir=root)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
