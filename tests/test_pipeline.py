@@ -92,7 +92,9 @@ def test_failing_check_blocks_downstream_and_quarantines_rows(
     samples.loc[5, "good"] = samples.loc[5, "total"] + 7  # good > total
     samples.loc[9, "total"] = -1  # negative
     conflicting = samples.iloc[[20]].assign(good=samples.iloc[20]["good"] - 1)
-    identical = samples.iloc[[30]]  # repeated within one file: `slo evaluate` refuses it, so does the pipeline
+    identical = samples.iloc[
+        [30]
+    ]  # repeated within one file: `slo evaluate` refuses it, so does the pipeline
     broken = pd.concat([samples, conflicting, identical])
     path = tmp_path / "drop" / "broken.csv"
     path.parent.mkdir(parents=True)
