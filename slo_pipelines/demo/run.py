@@ -14,6 +14,20 @@ from pathlib import Path
 DAGSTER_YAML = """# Local instance for the demo and `make dev`: SQLite storage under this directory.
 telemetry:
   enabled: false
+
+# Runs are launched as worker processes whose health the daemon (`make dev` runs one) can check, so a
+# run whose worker was killed is marked FAILURE within about a minute instead of staying STARTED.
+run_launcher:
+  module: slo_pipelines.resources.run_launcher
+  class: LocalProcessRunLauncher
+
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+  start_timeout_seconds: 120
+  cancel_timeout_seconds: 120
+  # a half-done backfill is re-run (idempotently) rather than resumed in place
+  max_resume_run_attempts: 0
 """
 
 
@@ -21,7 +35,7 @@ def _prepare_environment(out_dir: Path, catalog_dir: Path, first_day: str) -> Pa
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or "run_monitoring" not in config.read_text():
         config.write_text(DAGSTER_YAML)
     os.environ["SLO_DEMO_FLEET"] = "1"
     os.environ["SLO_CATALOG_DIR"] = str(catalog_dir)
@@ -55,6 +69,7 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
     from slo_pipelines.demo.progress import progress_listener
     from slo_pipelines.demo.sla import run_contract_periods
     from slo_pipelines.demo.summary import print_summary
+    from slo_pipelines.resources.run_launcher import worker_tags
 
     last = (today - timedelta(days=1)).strftime("%Y-%m-%d")
     print(f"slo demo: backfilling {days} days ({first} .. {last}) of minute-level history for the fleet in")
@@ -67,7 +82,11 @@ def run_demo(days: int, out_dir: Path, catalog_dir: Path) -> int:
     result = job.execute_in_process(
         instance=instance,
         run_id=run_id,
-        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+            **worker_tags(),  # this process is the run's worker: run monitoring checks it is alive
+        },
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
