@@ -20,13 +20,12 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from dagster import DagsterRun
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, RunLauncher, WorkerStatus
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
-from typing_extensions import Self
 
 PID_TAG = "slo-pipelines/worker-pid"
 HOST_TAG = "slo-pipelines/worker-host"
