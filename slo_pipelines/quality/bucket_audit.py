@@ -15,6 +15,7 @@ import pandas as pd
 from slo_pipelines.quality.bucket_rules import (
     BUCKET_RULES,
     BUCKET_SECONDS,
+    FINITE,
     GOOD,
     SLO,
     START,
@@ -108,14 +109,18 @@ def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
     # A zero or negative bucket makes the offset meaningless; that row fails bucket_seconds_positive instead.
     usable = bucket_seconds.where(bucket_seconds >= 1)
     offset = start % usable
+    good = _as_numbers(frame[GOOD]).astype("float64")
+    total = _as_numbers(frame[TOTAL]).astype("float64")
     return pd.DataFrame(
         {
             SLO: frame[SLO].reset_index(drop=True),
             START: start,
-            GOOD: _as_numbers(frame[GOOD]).astype("float64"),
-            TOTAL: _as_numbers(frame[TOTAL]).astype("float64"),
+            GOOD: good,
+            TOTAL: total,
             BUCKET_SECONDS: bucket_seconds,
             START_OFFSET: offset,
+            FINITE + GOOD: good.where(np.isfinite(good)),
+            FINITE + TOTAL: total.where(np.isfinite(total)),
         }
     )
 

@@ -26,6 +26,7 @@ GOOD = "good"
 TOTAL = "total"
 BUCKET_SECONDS = "bucket_seconds"
 START_OFFSET = "start_offset"  # start % bucket_seconds; null where either is unusable
+FINITE = "finite_"  # prefix: good/total with ±inf as null, so infinities fail only *_finite
 
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 
@@ -132,8 +133,8 @@ def _below_max(column: str) -> BucketRule:
         name=f"{column}_below_max",
         description=f"{column} < {MAX_COUNT:.0e} (the samples format's bound, as `slo evaluate` applies it)",
         gx_expectation="ExpectColumnValuesToBeBetween",
-        gx_kwargs={"column": column, "max_value": MAX_COUNT, "strict_max": True},
-        unexpected=lambda frame: _bool(frame[column] >= MAX_COUNT),
+        gx_kwargs={"column": FINITE + column, "max_value": MAX_COUNT, "strict_max": True},
+        unexpected=lambda frame: _bool(frame[FINITE + column] >= MAX_COUNT),
         reason=lambda sub: _compose(
             f"{column} too large (must be < {MAX_COUNT:.0e}; {column}=", sub[column], ")"
         ),
