@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from slo_pipelines.assets import partitions
 from slo_pipelines.engine.alerting.events import join_stored_alerts
 from slo_pipelines.resources import warehouse_schema as schema
 from tests.pipeline_helpers import D0, DAY, FLEET, definitions, drop, fleet_samples, run_range
@@ -53,7 +54,9 @@ def warehouse_tables(url: str) -> dict[str, pd.DataFrame]:
     return out
 
 
-def test_overlapping_reruns_leave_every_table_as_the_single_backfill(tmp_path: Path) -> None:
+def test_overlapping_reruns_leave_every_table_as_the_single_backfill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     catalog_dir = tmp_path / "catalog"
     shutil.copytree(FLEET, catalog_dir)
     (catalog_dir / "midnight.yaml").write_text(MIDNIGHT_WINDOW)
@@ -69,8 +72,12 @@ def test_overlapping_reruns_leave_every_table_as_the_single_backfill(tmp_path: P
     home = tmp_path / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
+        # the backfill processes its 7 days in windows of 3 (as a year is processed in weeks): the
+        # windows' edges cut through alerts like re-runs do, and must leave the same tables
+        monkeypatch.setattr(partitions, "WINDOW_DAYS", 3)
         first = run_range(defs, instance, "2026-10-28", "2026-11-03")
         assert first.success
+        monkeypatch.setattr(partitions, "WINDOW_DAYS", 7)
         backfill = warehouse_tables(url)
 
         alerts = backfill["alert_events"]

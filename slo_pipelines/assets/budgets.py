@@ -9,7 +9,7 @@ import pandas as pd
 
 from slo_pipelines.assets.evaluation import effective_catalog, warehouse_evaluator
 from slo_pipelines.assets.groups import PIPELINE_GROUP
-from slo_pipelines.assets.partitions import daily_asset, partition_bounds
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds, windows
 from slo_pipelines.engine.alerting.events import alert_events, join_stored_alerts
 from slo_pipelines.engine.alerting.rules import LOOKBACKS, MAX_LOOKBACK_SECONDS
 from slo_pipelines.engine.budgets.snapshots import snapshot_digests, snapshot_rows
@@ -32,20 +32,22 @@ def error_budgets(
     """Every SLO objective evaluated at the end of each day in the range (budget snapshots)."""
     start, end = partition_bounds(context)
     cat = effective_catalog(catalog, warehouse)
-    evaluator = warehouse_evaluator(cat, warehouse, start + DAY, end, step=DAY)
-    snapshots = pd.concat(
-        [
-            snapshot_rows(slo, objective, series, snapshot_digests(evaluator, slo, series, objective))
-            for slo, objective, series in evaluator.series(start + DAY, end, DAY)
-        ],
-        ignore_index=True,
-    )
-    warehouse.upsert_budget_snapshots(snapshots)
+    written = 0
+    for window_start, window_end in windows(start, end):
+        evaluator = warehouse_evaluator(cat, warehouse, window_start + DAY, window_end, step=DAY)
+        snapshots = pd.concat(
+            [
+                snapshot_rows(slo, objective, series, snapshot_digests(evaluator, slo, series, objective))
+                for slo, objective, series in evaluator.series(window_start + DAY, window_end, DAY)
+            ],
+            ignore_index=True,
+        )
+        written += warehouse.upsert_budget_snapshots(snapshots)
     latest = snapshots[snapshots["at"] == snapshots["at"].max()]
     preview = latest[["slo", "objective", "sli", "remaining_ratio", "status"]].copy()
     return dg.MaterializeResult(
         metadata={
-            "snapshots": len(snapshots),
+            "snapshots": written,
             "slos": int(latest["slo"].nunique()),
             "breaching": int((latest["status"] == "breach").sum()),
             "min_remaining_ratio": float(np.nanmin(latest["remaining_ratio"].to_numpy(dtype=float)))
@@ -68,16 +70,27 @@ def burn_rate_alerts(
     """Multi-window multi-burn-rate alerts replayed at every minute of the range, stored as events."""
     start, end = partition_bounds(context)
     cat = effective_catalog(catalog, warehouse)
-    evaluator = warehouse_evaluator(cat, warehouse, start, end)
-    events = [
-        alert_events(
-            slo.name, objective.name, slo.time_window.duration.nominal_seconds(), series, slo.policy_alerts
-        )
-        for slo, objective, series in evaluator.series(start, end)
-    ]
-    stored = warehouse.read_alert_events(start=start - 1, end=end + 1)
-    frame = join_stored_alerts(pd.concat(events, ignore_index=True), stored, start, end)
-    warehouse.replace_alert_events(frame, sorted(cat.slos), start, end)
+    frames = []
+    for window_start, window_end in windows(start, end):
+        evaluator = warehouse_evaluator(cat, warehouse, window_start, window_end)
+        events = [
+            alert_events(
+                slo.name,
+                objective.name,
+                slo.time_window.duration.nominal_seconds(),
+                series,
+                slo.policy_alerts,
+            )
+            for slo, objective, series in evaluator.series(window_start, window_end)
+        ]
+        # windows run oldest first, so an alert firing across a window edge is joined to its stored start
+        stored = warehouse.read_alert_events(start=window_start - 1, end=window_end + 1)
+        window = join_stored_alerts(pd.concat(events, ignore_index=True), stored, window_start, window_end)
+        warehouse.replace_alert_events(window, sorted(cat.slos), window_start, window_end)
+        frames.append(window)
+    frame = pd.concat(frames, ignore_index=True).drop_duplicates(
+        subset=["slo", "objective", "severity", "long_window", "started_at"], keep="last"
+    )
     counts = frame.groupby(["slo", "severity"]).size().rename("events").reset_index() if len(frame) else frame
     return dg.MaterializeResult(
         metadata={

@@ -10,10 +10,10 @@ import dagster as dg
 import pandas as pd
 
 from slo_pipelines.assets.groups import PIPELINE_GROUP
-from slo_pipelines.assets.partitions import daily_asset, partition_bounds
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds, windows
 from slo_pipelines.engine.sli.samples import staged_buckets
 from slo_pipelines.ingest.prometheus import ingest_with_resource
-from slo_pipelines.quality import BUCKET_RULES
+from slo_pipelines.quality import BUCKET_RULES, ExpectationOutcome
 from slo_pipelines.quality.collection import CollectionFinding
 from slo_pipelines.quality.report import audit_rows_for_warehouse
 from slo_pipelines.quality.series_consistency import RULE_NAMES, audit_series_days
@@ -64,32 +64,54 @@ def sli_buckets(
     """Minute buckets (slo, start, good, total) from the drop directory, Prometheus and the demo generator."""
     start, end = partition_bounds(context)
     cat = catalog.load()
+    series_days: list[tuple[int, list[CollectionFinding]]] = []
+    outcomes: dict[str, ExpectationOutcome] = {}
+    unplaced_parts, per_slo_parts = [], []
+    staged_rows = stored = rejected_rows = quarantined = 0
     for issue in cat.warnings:
         context.log.warning(f"catalog: {issue}")
-    raw, unplaced = samples.read_range(cat, start, end)
-    series_days: list[tuple[int, list[CollectionFinding]]] = []
-    if prometheus.ingest:
-        # a Prometheus that is down or refuses a query fails the step: the day is never marked complete
-        pulled = ingest_with_resource(cat, prometheus, start, end)
-        raw = pd.concat(
-            [raw, staged_buckets(pulled.buckets, "prometheus").assign(reason=None)], ignore_index=True
-        )
-        unplaced = pd.concat([unplaced, pulled.rejected.assign(source="prometheus")], ignore_index=True)
-        for warning in pulled.warnings:
-            context.log.warning(f"prometheus: {warning}")
-        series_days = audit_series_days(cat, pulled.series_stats, start, end)
-        for day, findings in series_days:
-            warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
-    context.log.info(f"staged {len(raw):,} raw rows for {context.partition_key_range}")
+    for window_start, window_end in windows(start, end):  # bounded memory whatever the range
+        raw, unplaced = samples.read_range(cat, window_start, window_end)
+        if prometheus.ingest:
+            # a Prometheus that is down or refuses a query fails the step: the day is never marked complete
+            pulled = ingest_with_resource(cat, prometheus, window_start, window_end)
+            raw = pd.concat(
+                [raw, staged_buckets(pulled.buckets, "prometheus").assign(reason=None)], ignore_index=True
+            )
+            unplaced = pd.concat([unplaced, pulled.rejected.assign(source="prometheus")], ignore_index=True)
+            for warning in pulled.warnings:
+                context.log.warning(f"prometheus: {warning}")
+            window_days = audit_series_days(cat, pulled.series_stats, window_start, window_end)
+            for day, findings in window_days:
+                warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
+            series_days += window_days
+        triage = triage_rows(raw, unplaced, cat.slos_by_data_key(), window_start, window_end)
+        rejected = samples.with_original_text(triage.rejected)
+        quarantined += warehouse.quarantine_rows(rejected) if not rejected.empty else 0
+        warehouse.upsert_audit_results(triage.verdicts)
+        clean = triage.clean
+        stored += warehouse.upsert_buckets(clean, source="pipeline") if not clean.empty else 0
+        staged_rows += len(raw)
+        rejected_rows += len(triage.rejected)
+        unplaced_parts.append(unplaced)
+        per_slo_parts.append(clean.groupby("slo").size())
+        for o in triage.outcomes:
+            seen = outcomes.get(o.name)
+            outcomes[o.name] = (
+                o
+                if seen is None
+                else ExpectationOutcome(
+                    o.name,
+                    o.description,
+                    seen.success and o.success,
+                    seen.unexpected_count + o.unexpected_count,
+                    (seen.examples + o.examples)[:5],
+                )
+            )
+    context.log.info(f"staged {staged_rows:,} raw rows for {context.partition_key_range}")
+    unplaced = pd.concat(unplaced_parts, ignore_index=True).drop_duplicates(subset=["source", "reason"])
 
-    triage = triage_rows(raw, unplaced, cat.slos_by_data_key(), start, end)
-    rejected = samples.with_original_text(triage.rejected)
-    quarantined = warehouse.quarantine_rows(rejected) if not rejected.empty else 0
-    warehouse.upsert_audit_results(triage.verdicts)
-    clean = triage.clean
-    stored = warehouse.upsert_buckets(clean, source="pipeline") if not clean.empty else 0
-
-    for outcome in triage.outcomes:
+    for outcome in outcomes.values():
         yield dg.AssetCheckResult(
             check_name=outcome.name,
             passed=outcome.success,
@@ -117,12 +139,12 @@ def sli_buckets(
             )
         },
     )
-    per_slo = clean.groupby("slo").size().sort_index()
+    per_slo = pd.concat(per_slo_parts).groupby(level=0).sum().sort_index()
     yield dg.MaterializeResult(
         metadata={
-            "rows_staged": len(raw),
+            "rows_staged": staged_rows,
             "rows_stored": stored,
-            "rows_quarantined": len(triage.rejected),
+            "rows_quarantined": rejected_rows,
             "rows_newly_quarantined": quarantined,
             "slos": len(per_slo),
             "rows_per_slo": dg.MetadataValue.md(

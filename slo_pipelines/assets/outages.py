@@ -8,7 +8,7 @@ import dagster as dg
 
 from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.groups import PIPELINE_GROUP
-from slo_pipelines.assets.partitions import daily_asset, partition_bounds
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds, windows
 from slo_pipelines.engine.budgets.buckets import group_buckets
 from slo_pipelines.engine.exclusions.dependency_outages import propose_outages
 from slo_pipelines.reports.markdown import markdown_text
@@ -23,9 +23,12 @@ def dependency_outage_proposals(
     """Proposed `dependency_outage` exclusions with the upstream's breaching minutes as evidence."""
     start, end = partition_bounds(context)
     cat = effective_catalog(catalog, warehouse)
-    buckets = group_buckets(warehouse.read_buckets(start, end), cat.slos)
-    proposals = [p.to_json() for p in propose_outages(cat, buckets, start, end)]
-    new = warehouse.add_outage_proposals(proposals)
+    proposals, new = [], 0
+    for window_start, window_end in windows(start, end):
+        buckets = group_buckets(warehouse.read_buckets(window_start, window_end), cat.slos)
+        found = [p.to_json() for p in propose_outages(cat, buckets, window_start, window_end)]
+        new += warehouse.add_outage_proposals(found)
+        proposals += found
     lines = [
         f"- {markdown_text(p['id'])} {p['start']} → {p['end']}: {markdown_text(p['reason'])}"
         for p in proposals[:20]

@@ -20,3 +20,15 @@ def partition_bounds(context: dg.AssetExecutionContext | dg.AssetCheckExecutionC
     """Epoch seconds `[start, end)` of the partition or partition range this run covers."""
     window = context.partition_time_window
     return int(window.start.timestamp()), int(window.end.timestamp())
+
+
+# A long range is processed in windows of this many days, each with the lookback it needs read from the
+# warehouse, so a run's memory is bounded by the window, not the range (a year is 52 windows, not 1).
+WINDOW_DAYS = int(os.environ.get("SLO_WINDOW_DAYS", "7"))
+DAY = 86400
+
+
+def windows(start: int, end: int, days: int | None = None) -> list[tuple[int, int]]:
+    """Consecutive `[s, e)` sub-ranges of whole days covering `[start, end)`, oldest first."""
+    step = (days or WINDOW_DAYS) * DAY
+    return [(s, min(s + step, end)) for s in range(start, end, step)]

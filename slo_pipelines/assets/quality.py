@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from slo_pipelines.assets.groups import PIPELINE_GROUP
-from slo_pipelines.assets.partitions import daily_asset, partition_bounds
+from slo_pipelines.assets.partitions import daily_asset, partition_bounds, windows
 from slo_pipelines.engine.common.timeutil import format_instant
 from slo_pipelines.quality.collection import CollectionThresholds, audit_collection, collection_summary
 from slo_pipelines.quality.report import audit_rows_for_warehouse, quality_report, stored_series_findings
@@ -60,20 +60,21 @@ def sli_quality_report(
     thresholds = CollectionThresholds(
         config.min_completeness, config.max_staleness_seconds, config.max_volume_drop
     )
-    frame = warehouse.read_buckets(start - DAY, end)
     days = []
-    earlier = frame[frame["start"] < start].groupby("slo")["total"].sum()
+    earlier = warehouse.read_buckets(start - DAY, start).groupby("slo")["total"].sum()
     previous = {str(k): float(v) for k, v in earlier.items()}
     now = int(pd.Timestamp.now(tz="UTC").timestamp())
-    for day in range(start, end, DAY):
-        today = frame[(frame["start"] >= day) & (frame["start"] < day + DAY)]
-        summary = collection_summary(today, cat.slos_by_data_key(), day, day + DAY, now, previous or None)
-        findings = audit_collection(summary, thresholds) + stored_series_findings(
-            warehouse.read_audit_results(day, day + DAY), day
-        )
-        days.append((day, day + DAY, findings, summary))
-        warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
-        previous = {str(s): float(v) for s, v in zip(summary["slo"], summary["volume"], strict=True)}
+    for window_start, window_end in windows(start, end):
+        frame = warehouse.read_buckets(window_start, window_end)  # one window of days in memory
+        for day in range(window_start, window_end, DAY):
+            today = frame[(frame["start"] >= day) & (frame["start"] < day + DAY)]
+            summary = collection_summary(today, cat.slos_by_data_key(), day, day + DAY, now, previous or None)
+            findings = audit_collection(summary, thresholds) + stored_series_findings(
+                warehouse.read_audit_results(day, day + DAY), day
+            )
+            days.append((day, day + DAY, findings, summary))
+            warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
+            previous = {str(s): float(v) for s, v in zip(summary["slo"], summary["volume"], strict=True)}
     verdicts = warehouse.read_audit_results(start, end)
     row_verdicts = verdicts[verdicts["scope"] == "rows"]
     report = quality_report(days, row_verdicts)

@@ -151,7 +151,11 @@ class SampleSourceResource(dg.ConfigurableResource):
     def covered_days(self, path: Path, catalog: Catalog | None = None) -> list[int]:
         """UTC day starts (epoch seconds) the file has rows for, from the index (refreshed if needed)."""
         index = self._load_index()
-        sizes = {k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()} if catalog is not None else None
+        sizes = (
+            {k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
+            if catalog is not None
+            else None
+        )
         entry, _ = self._entry(index, path, sizes)
         self._save_index(index)
         return list(entry["days"])
