@@ -131,3 +131,10 @@ def test_a_stored_alert_still_open_is_continued_not_duplicated(stored_end: int |
     stored = pd.DataFrame([_event(D0 - 8000, stored_end)])
     joined = join_stored_alerts(pd.DataFrame([_event(D0, D0 + 900)]), stored, D0, D0 + DAY)
     assert list(joined["started_at"]) == [D0 - 8000] and list(joined["ended_at"]) == [D0 + 900]
+
+
+def test_a_later_range_run_first_is_merged_into_the_alert_it_continues() -> None:
+    # the later range [D0 + DAY, ...] ran first and recorded the alert as starting at its own start
+    stand_in = pd.DataFrame([_event(D0 + DAY, D0 + DAY + 500)])
+    joined = join_stored_alerts(pd.DataFrame([_event(D0 + 100, None)]), stand_in, D0, D0 + DAY)
+    assert list(joined["started_at"]) == [D0 + 100] and list(joined["ended_at"]) == [D0 + DAY + 500]

@@ -81,7 +81,9 @@ def join_stored_alerts(events: pd.DataFrame, stored: pd.DataFrame, start: int, e
       `started_at` (its identity, and its notification dedup key), so it is neither duplicated nor
       notified again.
     - An event still firing at `end` (`ended_at` null) keeps the `ended_at` a stored copy of the same
-      alert has beyond `end`: the run of a later range saw it end, this range cannot.
+      alert has beyond `end`: the run of a later range saw it end, this range cannot. When that later
+      range ran first, it stored the alert as starting at `end`; the event takes that row's end, and
+      `replace_alert_events` (which replaces the rows starting in `[start, end]`) drops the stand-in.
 
     `stored` has the `alert_events` columns (`ended_at` nullable). Returns a frame of `events`' shape.
     """
@@ -93,6 +95,7 @@ def join_stored_alerts(events: pd.DataFrame, stored: pd.DataFrame, start: int, e
 
     earlier: dict[tuple[str, ...], int] = {}
     later: dict[tuple[tuple[str, ...], int], int] = {}
+    continued: dict[tuple[str, ...], int | None] = {}
     for row in stored.to_dict(orient="records"):
         began, ended = int(row["started_at"]), row["ended_at"]
         ended = None if pd.isna(ended) else int(ended)
@@ -100,10 +103,13 @@ def join_stored_alerts(events: pd.DataFrame, stored: pd.DataFrame, start: int, e
             earlier[key(row)] = began
         if ended is not None and ended > end:
             later[(key(row), began)] = ended
+        if began == end:
+            continued[key(row)] = ended
     rows = events.to_dict(orient="records")
     for row in rows:
         if int(row["started_at"]) == start and key(row) in earlier:
             row["started_at"] = earlier[key(row)]
         if pd.isna(row["ended_at"]):
-            row["ended_at"] = later.get((key(row), int(row["started_at"])))
+            own = (key(row), int(row["started_at"]))
+            row["ended_at"] = later[own] if own in later else continued.get(key(row))
     return pd.DataFrame(rows, columns=events.columns)
