@@ -79,3 +79,11 @@ def run_range(
 
 def day_ends(first_day: int, days: int) -> np.ndarray:
     return np.arange(first_day + DAY, first_day + (days + 1) * DAY, DAY)
+
+
+def environment_pipeline_job() -> dg.JobDefinition:
+    """The shipped job, resolved from `slo_pipelines.definitions` as configured by the environment
+    (`SLO_*` variables): what `reconstructable` hands to run and step worker processes."""
+    from slo_pipelines.definitions import defs as shipped
+
+    return shipped.resolve_job_def("slo_pipeline")

@@ -1,5 +1,6 @@
 """Re-running sub-ranges after a backfill leaves every warehouse table exactly as the single backfill did."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -47,7 +48,10 @@ def warehouse_tables(url: str) -> dict[str, pd.DataFrame]:
                 columns = [c for c in table.columns if c.name not in RECORDED_AT]
                 rows = conn.execute(sa.select(*columns)).all()
                 frame = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in columns])
-                frame = frame.map(lambda v: repr(v) if isinstance(v, dict | list) else v)
+                # JSON documents compared as canonical text (PostgreSQL's JSONB reorders keys)
+                frame = frame.map(
+                    lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v
+                )
                 out[table.name] = frame.sort_values(list(frame.columns), ignore_index=True)
     finally:
         engine.dispose()
