@@ -91,7 +91,7 @@ def _daily_verdicts(
                     description=o.description,
                     success=count == 0,
                     unexpected_count=count,
-                    examples=_records(shown[hit][:MAX_EXAMPLES]),
+                    examples=_records(shown.iloc[np.flatnonzero(hit)[:MAX_EXAMPLES]]) if count else [],
                 )
             )
         frames.append(audit_rows_for_warehouse(day, day + DAY, daily, []))

@@ -1,0 +1,254 @@
+"""Backfill benchmark: the whole Dagster job over N SLOs × D days, with seconds per asset and peak memory.
+
+Run from the repository root:
+
+    .venv/bin/python -m benchmarks.backfill --slos 100 --days 365          # embedded default (SQLite)
+    .venv/bin/python -m benchmarks.backfill --slos 100 --days 30 \\
+        --postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres --processes 1 2 4
+
+The fleet is `benchmarks/synthetic.py`'s (rolling-30d Occurrences SLOs, minute buckets), written as one
+Parquet file per week into a drop directory, with an OpenSLO catalog describing it. The embedded run is
+one in-process run of the whole range (the demo's setup); `--postgres` creates two throw-away databases
+(Dagster storage from deploy/dagster.yaml, warehouse) and runs the same range with the multiprocess
+executor once per `--processes` value. Prints a table and writes JSON (`--output`).
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.synthetic import TARGET, WINDOW_DAYS, make_fleet
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "backfill.json"
+DAY = 86400
+# history is old by construction: the freshness and completeness gates would (rightly) stop it
+AUDIT_CONFIG = {
+    "ops": {"sli_quality_report": {"config": {"min_completeness": 0.0, "max_staleness_seconds": 10**10}}}
+}
+
+
+def write_inputs(root: Path, n_slos: int, days: int, seed: int) -> tuple[int, int]:
+    """Catalog and weekly sample files under `root`; returns the range's first and last day starts."""
+    fleet = make_fleet(n_slos, days, seed)
+    catalog = root / "catalog"
+    catalog.mkdir()
+    services = sorted({name.rsplit("-", 1)[0] for name in fleet.names})
+    docs = [f"apiVersion: openslo/v1\nkind: Service\nmetadata: {{name: {svc}}}\nspec: {{}}\n" for svc in services]
+    for name in fleet.names:
+        docs.append(
+            f"""apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: {name}}}
+spec:
+  service: {name.rsplit("-", 1)[0]}
+  indicator:
+    metadata: {{name: {name}-sli}}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {{metricSource: {{type: Prometheus, spec: {{query: 'good{{slo="{name}"}}'}}}}}}
+        total: {{metricSource: {{type: Prometheus, spec: {{query: 'total{{slo="{name}"}}'}}}}}}
+  timeWindow: [{{duration: {WINDOW_DAYS}d, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{displayName: objective-0, target: {TARGET}}}]
+"""
+        )
+    (catalog / "fleet.yaml").write_text("---\n".join(docs))
+    frame = fleet.frame()
+    frame["slo"] = frame["slo"].astype(str)
+    drop = root / "drop"
+    drop.mkdir()
+    week = 7 * DAY
+    first = int(frame["start"].min())
+    for lo in range(first, first + days * DAY, week):
+        part = frame[(frame["start"] >= lo) & (frame["start"] < lo + week)].drop(columns=["value"])
+        part.to_parquet(drop / f"week-{lo}.parquet", index=False)
+    return first, first + (days - 1) * DAY
+
+
+def step_seconds(events: list[Any]) -> dict[str, float]:
+    """Wall seconds per step (asset) from the run's STEP_START / STEP_SUCCESS|FAILURE log entries."""
+    started: dict[str, float] = {}
+    out: dict[str, float] = {}
+    for event in events:
+        kind = event.dagster_event.event_type_value if event.dagster_event else None
+        step = event.step_key
+        if step and kind == "STEP_START":
+            started[step] = event.timestamp
+        elif step and kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
+            out[step] = event.timestamp - started[step]
+    return out
+
+
+def day_key(seconds: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(seconds))
+
+
+def configure(root: Path, first: int, warehouse_url: str) -> None:
+    os.environ.update(
+        {
+            "SLO_CATALOG_DIR": str(root / "catalog"),
+            "SLO_DROP_DIR": str(root / "drop"),
+            "SLO_REPORT_DIR": str(root / "reports"),
+            "SLO_WAREHOUSE_URL": warehouse_url,
+            "SLO_PARTITIONS_START": day_key(first),
+        }
+    )
+
+
+def run_embedded(root: Path, first: int, last: int) -> dict[str, Any]:
+    import dagster as dg
+
+    configure(root, first, f"sqlite:///{root / 'warehouse.db'}")
+    from slo_pipelines.definitions import defs
+
+    home = root / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        t0 = time.perf_counter()
+        result = defs.resolve_job_def("slo_pipeline").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": day_key(first),
+                "dagster/asset_partition_range_end": day_key(last),
+            },
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}, **AUDIT_CONFIG},
+        )
+        seconds = time.perf_counter() - t0
+        return {
+            "mode": "embedded (SQLite, in-process)",
+            "success": result.success,
+            "seconds": seconds,
+            "steps": step_seconds(instance.all_logs(result.run_id)),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        }
+
+
+def _create_database(admin_url: str) -> str:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    name = f"slo_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def environment_job() -> Any:
+    from slo_pipelines.definitions import defs
+
+    return defs.resolve_job_def("slo_pipeline")
+
+
+def run_postgres(root: Path, first: int, last: int, admin_url: str, processes: int) -> dict[str, Any]:
+    import dagster as dg
+    import sqlalchemy as sa
+
+    dagster_db, warehouse_db = _create_database(admin_url), _create_database(admin_url)
+    try:
+        url = sa.make_url(dagster_db)
+        home = root / f"dagster_home_pg_{processes}"
+        home.mkdir()
+        shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+        os.environ.update(
+            {
+                "DAGSTER_PG_HOST": url.host or "127.0.0.1",
+                "DAGSTER_PG_PORT": str(url.port or 5432),
+                "DAGSTER_PG_DB": url.database or "",
+                "DAGSTER_PG_USERNAME": url.username or "postgres",
+                "DAGSTER_PG_PASSWORD": url.password or "",
+            }
+        )
+        configure(root, first, warehouse_db)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            t0 = time.perf_counter()
+            with dg.execute_job(
+                dg.reconstructable(environment_job),
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": day_key(first),
+                    "dagster/asset_partition_range_end": day_key(last),
+                },
+                run_config={
+                    "execution": {"config": {"multiprocess": {"max_concurrent": processes}}},
+                    **AUDIT_CONFIG,
+                },
+            ) as result:
+                seconds = time.perf_counter() - t0
+                return {
+                    "mode": f"PostgreSQL, multiprocess executor, {processes} process(es)",
+                    "success": result.success,
+                    "seconds": seconds,
+                    "steps": step_seconds(instance.all_logs(result.run_id)),
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
+                }
+    finally:
+        _drop_database(admin_url, dagster_db)
+        _drop_database(admin_url, warehouse_db)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.backfill", description=__doc__.splitlines()[0])
+    p.add_argument("--slos", type=int, default=100)
+    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--seed", type=int, default=20250101)
+    p.add_argument("--postgres", metavar="ADMIN_URL", help="also run on PostgreSQL (creates databases)")
+    p.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    p.add_argument("--skip-embedded", action="store_true")
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = p.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    root = Path(tempfile.mkdtemp(prefix="slo-backfill-bench-"))
+    try:
+        t0 = time.perf_counter()
+        first, last = write_inputs(root, args.slos, args.days, args.seed)
+        rows = args.slos * args.days * 1440
+        print(f"inputs: {args.slos} SLOs x {args.days} days = {rows:,} buckets in {time.perf_counter() - t0:.1f} s")
+        runs = [] if args.skip_embedded else [run_embedded(root, first, last)]
+        for n in args.processes if args.postgres else []:
+            runs.append(run_postgres(root, first, last, args.postgres, n))
+        for run in runs:
+            print(
+                f"\n{run['mode']}: {'ok' if run['success'] else 'FAILED'} in {run['seconds']:.1f} s "
+                f"({rows / run['seconds']:,.0f} buckets/s), peak RSS {run['peak_rss_mb']:,.0f} MB"
+            )
+            for step, seconds in sorted(run["steps"].items(), key=lambda kv: -kv[1]):
+                print(f"  {step:32s} {seconds:8.1f} s")
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(
+            json.dumps(
+                {"slos": args.slos, "days": args.days, "buckets": rows, "runs": runs},
+                indent=2,
+                default=lambda v: float(v) if isinstance(v, np.floating) else str(v),
+            )
+        )
+        return 0 if all(r["success"] for r in runs) else 1
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
