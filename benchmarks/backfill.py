@@ -74,6 +74,7 @@ spec:
     first = int(frame["start"].min())
     for lo in range(first, first + days * DAY, week):
         part = frame[(frame["start"] >= lo) & (frame["start"] < lo + week)].drop(columns=["value"])
+        part = part.rename(columns={"start": "timestamp"})  # the samples format: Unix seconds
         part.to_parquet(drop / f"week-{lo}.parquet", index=False)
     return first, first + (days - 1) * DAY
 
@@ -90,6 +91,16 @@ def step_seconds(events: list[Any]) -> dict[str, float]:
         elif step and kind in ("STEP_SUCCESS", "STEP_FAILURE") and step in started:
             out[step] = event.timestamp - started[step]
     return out
+
+
+def stored_buckets(url: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        count = int(conn.execute(sa.text("SELECT count(*) FROM buckets")).scalar_one())
+    engine.dispose()
+    return count
 
 
 def day_key(seconds: int) -> str:
@@ -131,6 +142,7 @@ def run_embedded(root: Path, first: int, last: int) -> dict[str, Any]:
         return {
             "mode": "embedded (SQLite, in-process)",
             "success": result.success,
+            "buckets_stored": stored_buckets(f"sqlite:///{root / 'warehouse.db'}"),
             "seconds": seconds,
             "steps": step_seconds(instance.all_logs(result.run_id)),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
@@ -199,6 +211,7 @@ def run_postgres(root: Path, first: int, last: int, admin_url: str, processes: i
             ) as result:
                 seconds = time.perf_counter() - t0
                 return {
+                    "buckets_stored": stored_buckets(warehouse_db),
                     "mode": f"PostgreSQL, multiprocess executor, {processes} process(es)",
                     "success": result.success,
                     "seconds": seconds,
@@ -233,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         for run in runs:
             print(
                 f"\n{run['mode']}: {'ok' if run['success'] else 'FAILED'} in {run['seconds']:.1f} s "
-                f"({rows / run['seconds']:,.0f} buckets/s), peak RSS {run['peak_rss_mb']:,.0f} MB"
+                f"({rows / run['seconds']:,.0f} buckets/s), peak RSS {run['peak_rss_mb']:,.0f} MB, "
+                f"{run['buckets_stored']:,} buckets stored"
             )
             for step, seconds in sorted(run["steps"].items(), key=lambda kv: -kv[1]):
                 print(f"  {step:32s} {seconds:8.1f} s")
@@ -245,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                 default=lambda v: float(v) if isinstance(v, np.floating) else str(v),
             )
         )
-        return 0 if all(r["success"] for r in runs) else 1
+        return 0 if all(r["success"] and r["buckets_stored"] == rows for r in runs) else 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
