@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from benchmarks.synthetic import TARGET, WINDOW_DAYS, make_fleet
 
@@ -45,7 +44,9 @@ def write_inputs(root: Path, n_slos: int, days: int, seed: int) -> tuple[int, in
     catalog = root / "catalog"
     catalog.mkdir()
     services = sorted({name.rsplit("-", 1)[0] for name in fleet.names})
-    docs = [f"apiVersion: openslo/v1\nkind: Service\nmetadata: {{name: {svc}}}\nspec: {{}}\n" for svc in services]
+    docs = [
+        f"apiVersion: openslo/v1\nkind: Service\nmetadata: {{name: {svc}}}\nspec: {{}}\n" for svc in services
+    ]
     for name in fleet.names:
         docs.append(
             f"""apiVersion: openslo/v1
@@ -239,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         first, last = write_inputs(root, args.slos, args.days, args.seed)
         rows = args.slos * args.days * 1440
-        print(f"inputs: {args.slos} SLOs x {args.days} days = {rows:,} buckets in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"inputs: {args.slos} SLOs x {args.days} days = {rows:,} buckets in {time.perf_counter() - t0:.1f} s"
+        )
         runs = [] if args.skip_embedded else [run_embedded(root, first, last)]
         for n in args.processes if args.postgres else []:
             runs.append(run_postgres(root, first, last, args.postgres, n))
