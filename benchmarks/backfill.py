@@ -241,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         first, last = write_inputs(root, args.slos, args.days, args.seed)
         rows = args.slos * args.days * 1440
         print(
-            f"inputs: {args.slos} SLOs x {args.days} days = {rows:,} buckets in {time.perf_counter() - t0:.1f} s"
+            f"inputs: {args.slos} SLOs x {args.days} days = {rows:,} buckets"
+            f" in {time.perf_counter() - t0:.1f} s"
         )
         runs = [] if args.skip_embedded else [run_embedded(root, first, last)]
         for n in args.processes if args.postgres else []:
