@@ -75,9 +75,13 @@ class SampleSourceResource(dg.ConfigurableResource):
     # ---- reading one file ---------------------------------------------------------------------
 
     def _stage_file(
-        self, path: Path, bucket_seconds: Mapping[str, int] | None
+        self, path: Path, bucket_seconds: Mapping[str, int] | None, wanted: tuple[int, int] | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(staged rows with the shared row rules' `reason`, rows no day can own) of one file."""
+        """(staged rows with the shared row rules' `reason`, rows no day can own) of one file.
+
+        With `wanted` (a range), a file with no row in it is only indexed: its rows are not checked
+        (the run of their own days checks them), only those no day can own, which are returned.
+        """
         source = self.source_name(path)
         bad_lines: list[dict[str, object]] = []
         try:
@@ -87,8 +91,15 @@ class SampleSourceResource(dg.ConfigurableResource):
             return stage_raw(_EMPTY, source).assign(reason=None), pd.DataFrame(
                 [{"source": source, "row_number": None, "reason": str(exc)}]
             )
-        staged["reason"] = sample_rule_reasons(raw, bucket_seconds).to_numpy(dtype=object)
         timeless = staged["start"].isna().to_numpy(dtype=bool)
+        starts = staged["start"]
+        if wanted is None or ((starts >= wanted[0]) & (starts < wanted[1])).fillna(False).any():
+            staged["reason"] = sample_rule_reasons(raw, bucket_seconds).to_numpy(dtype=object)
+        else:  # validation is the costly part of reading: skip it for rows this run does not own
+            staged["reason"] = None
+            staged.loc[timeless, "reason"] = sample_rule_reasons(raw[timeless], bucket_seconds).to_numpy(
+                dtype=object
+            )
         unplaced = [staged[timeless]]
         if bad_lines:
             unplaced.append(pd.DataFrame(bad_lines).assign(source=source))
@@ -122,7 +133,11 @@ class SampleSourceResource(dg.ConfigurableResource):
                 os.unlink(tmp)
 
     def _entry(
-        self, index: dict[str, Any], path: Path, bucket_seconds: Mapping[str, int] | None
+        self,
+        index: dict[str, Any],
+        path: Path,
+        bucket_seconds: Mapping[str, int] | None,
+        wanted: tuple[int, int] | None = None,
     ) -> tuple[dict[str, Any], tuple[pd.DataFrame, pd.DataFrame] | None]:
         """The index entry of `path`, refreshed when the file changed; plus the staged file if read."""
         source = self.source_name(path)
@@ -135,7 +150,7 @@ class SampleSourceResource(dg.ConfigurableResource):
             entry = {**entry, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
             index[source] = entry
             return entry, None
-        staged, unplaced = self._stage_file(path, bucket_seconds)
+        staged, unplaced = self._stage_file(path, bucket_seconds, wanted)
         starts = staged["start"].dropna().to_numpy(dtype=np.int64)
         days = sorted({int(d) for d in np.unique(starts // DAY * DAY)})
         entry = {
@@ -178,7 +193,7 @@ class SampleSourceResource(dg.ConfigurableResource):
         present = set()
         for path in self.files():
             present.add(self.source_name(path))
-            entry, read = self._entry(index, path, sizes)
+            entry, read = self._entry(index, path, sizes, (start, end))
             touches = any(start <= day < end for day in entry["days"])
             if read is None and (touches or entry["unplaced"] is None):
                 read = self._stage_file(path, sizes)
