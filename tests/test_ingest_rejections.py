@@ -95,12 +95,13 @@ def test_pipeline_audit_and_evaluate_reject_the_same_rows(tmp_path: Path) -> Non
     ]
     path.write_text("\n".join(rows) + "\n")
     raw = read_samples(path)
-    refused = set(validate_samples(raw, known_slos=SIZES).rejected["row_number"])
+    checked = validate_samples(raw, known_slos=SIZES)
+    refused = set(checked.rejected["row_number"])
     assert refused == {32, 33, 34, 35, 36}
 
     staged = stage_raw(raw, path.name)
-    staged["reason"] = sample_rule_reasons(raw, SIZES).to_numpy(dtype=object)
-    audit = audit_samples(CATALOG, staged, now=D0 + DAY)
+    assert sample_rule_reasons(raw, SIZES).notna().sum() == len(refused)
+    audit = audit_samples(CATALOG, staged, D0 + DAY, checked)
     assert audit["rows"]["rejected"] == len(refused) and not audit["success"]
 
     source = SampleSourceResource(drop_dir=str(tmp_path))
