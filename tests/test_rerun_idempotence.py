@@ -101,7 +101,15 @@ def test_overlapping_reruns_leave_every_table_as_the_single_backfill(
             assert run_range(defs, instance, first_key, last_key).success
             after = warehouse_tables(url)
             for name, frame in backfill.items():
-                pd.testing.assert_frame_equal(after[name], frame, obj=f"{name} after {first_key}..{last_key}")
+                what = f"{name} after {first_key}..{last_key}"
+                if name in schema.APPEND_ONLY:
+                    # a log of actions records the re-run too; what it held before stays as it was
+                    kept = after[name].merge(frame, how="inner")
+                    pd.testing.assert_frame_equal(
+                        kept.sort_values(list(kept.columns), ignore_index=True), frame, obj=what
+                    )
+                    continue
+                pd.testing.assert_frame_equal(after[name], frame, obj=what)
 
 
 def _event(started: int, ended: int | None) -> dict[str, object]:
