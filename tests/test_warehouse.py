@@ -388,3 +388,10 @@ def test_default_url_is_a_sqlite_file_under_dot_slo_and_bad_urls_are_explained(
         WarehouseResource(url="mysql://u:secret@h/db").ensure_schema()
     with pytest.raises(ValueError, match="not a database URL"):
         WarehouseResource(url="not a url").ensure_schema()
+
+
+def test_schema_version_is_the_last_migration() -> None:
+    from slo_pipelines.resources.warehouse_schema import MIGRATIONS, SCHEMA_VERSION
+
+    # a migration numbered at or below a database's stored version would never run there
+    assert SCHEMA_VERSION == max(MIGRATIONS)

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 17  # 10-12 belong to the SLA tables
+SCHEMA_VERSION = 17  # the highest key of MIGRATIONS; a new migration takes a higher number (10-12 unused)
 
 METADATA = sa.MetaData()
 
