@@ -394,4 +394,4 @@ def test_schema_version_is_the_last_migration() -> None:
     from slo_pipelines.resources.warehouse_schema import MIGRATIONS, SCHEMA_VERSION
 
     # a migration numbered at or below a database's stored version would never run there
-    assert SCHEMA_VERSION == max(MIGRATIONS)
+    assert max(MIGRATIONS) == SCHEMA_VERSION
