@@ -574,3 +574,36 @@ def test_edits_after_the_postmortem_are_found_in_the_version_history() -> None:
     assert (edit.incident, edit.slo) == ("INC-5", "a-avail") and edit.detail.startswith(
         "start, severity changed at"
     )
+
+
+def test_reconcile_reads_the_version_history_from_the_warehouse(
+    fleet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from slo_pipelines.catalog.incidents import Incident
+    from slo_pipelines.resources.incident_store import IncidentStore
+    from slo_pipelines.resources.warehouse import WarehouseResource
+
+    samples = write_samples(tmp_path / "s.csv", {"a-avail": (1000, {}), "d-avail": (1000, {})})
+    start, end = D0 + DAY + 3600, D0 + DAY + 7200
+    (tmp_path / "inc.json").write_text(json.dumps([incident("INC-7", ["a"], start, end)]))
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    store = IncidentStore(WarehouseResource(url=url))
+    store.warehouse.ensure_schema()
+    linked = Incident("INC-7", "t", "SEV2", start, end, ("a",), updated_at=end + 600, postmortem="https://pm")
+    moved = Incident(
+        "INC-7", "t", "SEV2", start, end + 1800, ("a",), updated_at=end + 9000, postmortem="https://pm"
+    )
+    store.record_versions([linked, moved])
+    args = ["incidents", "reconcile", "--catalog", str(fleet), "--samples", str(samples)]
+    args += ["--incidents", str(tmp_path / "inc.json")]
+    code, out, err = run(capsys, *args, "--warehouse", url)
+    assert code == 0, err
+    edits = [f for f in json.loads(out)["findings"] if f["kind"] == "edited_after_postmortem"]
+    # the finding names the incident and every SLO it affects (a's dependents too)
+    assert [(f["incident"], f["slo"]) for f in edits] == [("INC-7", "a-avail, b-avail, c-avail")]
+    assert edits[0]["detail"].startswith("end changed at")
+    # without a warehouse the file alone holds one version: nothing to compare
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and not [
+        f for f in json.loads(out)["findings"] if f["kind"] == "edited_after_postmortem"
+    ]

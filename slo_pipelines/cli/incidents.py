@@ -6,6 +6,7 @@ starts after --at), 2 for usage (an open incident without --at).
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -109,6 +110,12 @@ def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:
     )
     _inputs(p)
     p.add_argument("--tolerance", default="15m", help="allowed drift, e.g. 15m or 1h (default 15m)")
+    p.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="read every recorded version of the incidents from this warehouse (default $SLO_WAREHOUSE_URL), "
+        "to find incidents edited after their postmortem",
+    )
     add_format_option(p)
     p.set_defaults(func=cmd_reconcile)
 
@@ -322,6 +329,22 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace, impacts: Any) -> dict[str, Any] | None:
+    """Every stored version of each incident (by name), when a warehouse is given or configured."""
+    url = args.warehouse or os.environ.get("SLO_WAREHOUSE_URL")
+    if not url:
+        return None
+    from slo_pipelines.cli.audit_log import open_warehouse
+    from slo_pipelines.resources.incident_store import IncidentStore, incident_key
+
+    store = IncidentStore(open_warehouse(url))
+    history = {}
+    for impact in impacts:
+        system, source_id, _ = incident_key(impact.incident)
+        history[impact.incident.name] = store.history(system, source_id)
+    return history
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
@@ -354,7 +377,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         if frames
         else pd.DataFrame(columns=["slo", "objective", "started_at", "ended_at"])
     )
-    findings = [f.to_json() for f in reconcile(impacts, pages, tolerance)]
+    findings = [f.to_json() for f in reconcile(impacts, pages, tolerance, _history(args, impacts))]
     if args.format == "json":
         print(json.dumps({"tolerance_seconds": tolerance, "findings": findings}, indent=2))
         return 0
