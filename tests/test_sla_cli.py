@@ -273,3 +273,80 @@ def test_bad_sample_row_names_file_row_and_field(tmp_path: Path, capsys: pytest.
     )
     assert code == 1 and out == ""
     assert err.startswith(f"slo: error: {bad} row 2 good:") and err.count("\n") == 1
+
+
+COMPOSITE_CATALOG = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: checkout-journey}
+spec:
+  service: checkout
+  timeWindow: [{duration: 7d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: available
+      target: 0.99
+      compositeWeight: 2
+      indicator:
+        metadata: {name: checkout-ok}
+        spec:
+          ratioMetric:
+            counter: true
+            bad: {metricSource: {type: prometheus, spec: {query: 'sum(checkout_total{code="500"})'}}}
+            total: {metricSource: {type: prometheus, spec: {query: sum(checkout_total)}}}
+    - displayName: fast
+      target: 0.9
+      compositeWeight: 1
+      indicator:
+        metadata: {name: checkout-fast}
+        spec:
+          ratioMetric:
+            counter: true
+            good: {metricSource: {type: prometheus, spec: {query: 'sum(checkout_bucket{le="0.3"})'}}}
+            total: {metricSource: {type: prometheus, spec: {query: sum(checkout_count)}}}
+---
+apiVersion: slo-pipelines/v1
+kind: SLAContract
+metadata: {name: journey}
+spec:
+  customer: "K"
+  slos: [checkout-journey]
+  period: {calendar: month, timeZone: UTC}
+  downtime: {sliBelow: 0.95}
+  target: 99.99
+  credits: [{below: 99.99, credit: 10}]
+  monthlyFee: 100
+"""
+
+
+def test_a_composite_slo_is_measured_from_its_objectives_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows keyed `SLO/objective` are the composite SLO's buckets, summed per minute: 10 minutes where
+    each objective is 90/100 (down), 5 where 100/100 + 90/100 = 190/200 (up, exactly 0.95)."""
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "c.yaml").write_text(COMPOSITE_CATALOG)
+    start = _ts("2026-10-01T00:00:00")
+    lines = ["slo,timestamp,good,total"]
+    for i in range(10):
+        lines += [
+            f"checkout-journey/available,{start + 60 * i},90,100",
+            f"checkout-journey/fast,{start + 60 * i},90,100",
+        ]
+    for i in range(10, 15):
+        lines += [
+            f"checkout-journey/available,{start + 60 * i},100,100",
+            f"checkout-journey/fast,{start + 60 * i},90,100",
+        ]
+    samples = tmp_path / "s.csv"
+    samples.write_text("\n".join(lines) + "\n")
+    code, out, err = _run(
+        capsys, "sla", "evaluate", "--catalog", str(catalog), "--samples", str(samples), "--period", "2026-10"
+    )
+    assert code == 0, err
+    (got,) = json.loads(out)["contracts"]
+    assert got["minutes_down"] == 10
+    assert got["attainment_percent"] == pytest.approx(100 * (44640 - 10) / 44640, abs=1e-9)
+    assert (got["met"], got["credit_percent"], got["credit_amount"]) == (False, 10, 10)
+    assert got["slo_coverage"] == {"checkout-journey": 15 / 44640}

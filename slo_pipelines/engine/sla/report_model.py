@@ -74,7 +74,7 @@ def period_report(
     """The compliance report of the contracts whose period is `label` (closed by `closed_by`), with
     their trend over the previous periods (periods without any data are left out of the trend:
     nothing was measured)."""
-    buckets = group_buckets(frame, catalog.slos)
+    buckets = group_buckets(frame, catalog.slos_by_data_key())
     statements, history = [], {}
     for contract, _ in reported_contracts(catalog, [label], closed_by):
 

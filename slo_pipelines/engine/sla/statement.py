@@ -187,14 +187,19 @@ def evaluate_contract(
 ) -> SLAStatement:
     """The statement of `contract` for the period `label` read in the contract's zone.
 
-    `buckets`: per SLO name, as `group_buckets` returns them (missing SLOs have no data);
+    `buckets`: per data key (SLO name, or `SLO/objective` for an objective with its own indicator), as
+    `group_buckets` returns them (missing keys have no data);
     `rules`: the catalog's exclusions plus active runtime ones. Raises SLAInputError for bucket sizes
     that do not fit minutes."""
     period = place(label, contract.time_zone)
     start, n = period.start, period.minutes
+    # A composite SLO's rows are keyed by its objectives' data keys (`SLO/objective`): all of them are
+    # the SLO's buckets, summed with the others'.
+    keys_of = {name: slos[name].data_keys() if name in slos else (name,) for name in contract.slos}
     mine = {
-        name: buckets.get(name) or empty_buckets(slos[name].bucket_seconds if name in slos else 60)
-        for name in contract.slos
+        key: buckets.get(key) or empty_buckets(slos[name].bucket_seconds if name in slos else 60)
+        for name, keys in keys_of.items()
+        for key in keys
     }
     states = minute_states(start, n, mine, Fraction(contract.sli_below))
     applied, honoured_intervals = [], []
@@ -219,12 +224,18 @@ def evaluate_contract(
         Fraction(100 * (minutes_eligible - minutes_down), minutes_eligible) if minutes_eligible else None
     )
     digest = hashlib.sha256()
-    for name in contract.slos:
-        b = mine[name]
-        digest.update(b.digest(name, start - b.bucket_seconds + 1, period.end).encode())
+    for key, b in mine.items():
+        digest.update(b.digest(key, start - b.bucket_seconds + 1, period.end).encode())
     coverage = {
-        name: (float((has & eligible).sum() / minutes_eligible) if minutes_eligible else None)
-        for name, has in states.slo_has_data.items()
+        name: (
+            float(
+                (np.logical_or.reduce([states.slo_has_data[k] for k in keys]) & eligible).sum()
+                / minutes_eligible
+            )
+            if minutes_eligible
+            else None
+        )
+        for name, keys in keys_of.items()
     }
     return SLAStatement(
         contract=contract,
@@ -256,7 +267,7 @@ def evaluate_contracts(
     for name in names:
         if name not in known:
             raise KeyError(name)
-    buckets = group_buckets(frame, catalog.slos)
+    buckets = group_buckets(frame, catalog.slos_by_data_key())
     return [
         evaluate_contract(c, label, catalog.slos, buckets, catalog.exclusions)
         for c in contracts
