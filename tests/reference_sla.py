@@ -102,8 +102,9 @@ def statement(
             covered = list(range(row.start, row.start + row.bucket_seconds, 60))
             share = row.bucket_seconds // 60
         for minute in covered:
-            good[minute] = good.get(minute, Fraction(0)) + Fraction(row.good) / share
-            total[minute] = total.get(minute, Fraction(0)) + Fraction(row.total) / share
+            # counts are the decimals the samples file wrote (0.95 is 19/20, not the float below it)
+            good[minute] = good.get(minute, Fraction(0)) + Fraction(repr(float(row.good))) / share
+            total[minute] = total.get(minute, Fraction(0)) + Fraction(repr(float(row.total))) / share
     below = Fraction(Decimal(contract.sli_below))
     minutes = excluded = down = 0
     t = start

@@ -350,3 +350,20 @@ def test_a_composite_slo_is_measured_from_its_objectives_rows(
     assert got["attainment_percent"] == pytest.approx(100 * (44640 - 10) / 44640, abs=1e-9)
     assert (got["met"], got["credit_percent"], got["credit_amount"]) == (False, 10, 10)
     assert got["slo_coverage"] == {"checkout-journey": 15 / 44640}
+
+
+def test_re_weighted_counts_at_sli_below_as_written_are_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0.95 / 1 and 1.9 / 2 equal acme's sliBelow 0.95 as written (the floats 0.95 and 1.9 lie just under
+    those decimals): up; 0.949 / 1 is down."""
+    start = _ts("2026-12-01T00:00:00")
+    samples = tmp_path / "s.csv"
+    samples.write_text(
+        "slo,timestamp,good,total\n"
+        f"compute-availability,{start},0.95,1\n"
+        f"compute-availability,{start + 60},1.9,2\n"
+        f"compute-availability,{start + 120},0.949,1\n"
+    )
+    got = _evaluate(capsys, samples, "2026-12")["acme-compute"]
+    assert got["minutes_down"] == 1

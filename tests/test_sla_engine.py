@@ -243,8 +243,10 @@ def test_sli_exactly_at_the_threshold_is_up_and_just_below_is_down() -> None:
     rows = [
         ref.RefRow("api-availability", start, 4.0, 5.0, 60),  # 0.8 + 0.3 over 5 + 5 = 0.7: up
         ref.RefRow("db-availability", start, 3.0, 5.0, 60),
-        ref.RefRow("api-availability", start + 60, 0.7, 1.0, 60),  # the float 0.7 is just under 7/10: down
+        ref.RefRow("api-availability", start + 60, 0.7, 1.0, 60),  # 0.7 as written is 7/10: up
         ref.RefRow("api-availability", start + 120, 0.0, 0.0, 60),  # no traffic: up
+        ref.RefRow("api-availability", start + 180, 1.4, 2.0, 60),  # 1.4 / 2 = 7/10: up
+        ref.RefRow("api-availability", start + 240, 0.6999999999999999, 1.0, 60),  # just under: down
     ]
     got, want = _run(contract, "2026-10", rows, [])
     assert got.minutes_down == want["minutes_down"] == 1

@@ -12,7 +12,9 @@ ratio applies to every one of those minutes and, when SLOs of different bucket s
 contributes at its per-minute rate. Other sizes are refused (`SLAInputError`).
 
 Comparisons are exact: sums are computed in floats and every minute whose comparison lies within a
-relative 1e-9 of the threshold is recomputed with `Fraction`s of the bucket counts.
+relative 1e-9 of the threshold is recomputed with `Fraction`s of the bucket counts, each count read as
+the decimal the samples wrote (its shortest repr: a re-weighted count of 0.95 is 19/20, not the binary
+float just under it), as `sliBelow` is, so an SLI equal to `sliBelow` as written is up.
 """
 
 import math
@@ -25,6 +27,10 @@ import numpy as np
 from slo_pipelines.engine.budgets.buckets import SLOBuckets
 
 _AMBIGUOUS = 1e-9
+
+
+def _written(count: float) -> Fraction:
+    return Fraction(repr(float(count)))
 
 
 class SLAInputError(ValueError):
@@ -103,8 +109,8 @@ def minute_states(start: int, n: int, buckets: dict[str, SLOBuckets], sli_below:
         for idx, good, total, weight in placed:
             sel = ambiguous[idx]
             for i, g, t in zip(idx[sel].tolist(), good[sel].tolist(), total[sel].tolist(), strict=True):
-                exact_good[i] = exact_good.get(i, Fraction(0)) + Fraction(g) * weight
-                exact_total[i] = exact_total.get(i, Fraction(0)) + Fraction(t) * weight
+                exact_good[i] = exact_good.get(i, Fraction(0)) + _written(g) * weight
+                exact_total[i] = exact_total.get(i, Fraction(0)) + _written(t) * weight
         for i in np.flatnonzero(ambiguous).tolist():
             down[i] = exact_good[i] < exact_total[i] * sli_below
     return MinuteStates(down, has_data, slo_has_data)
