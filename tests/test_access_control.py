@@ -227,3 +227,66 @@ def test_a_recreated_table_gets_its_row_level_security_back(
     populated.ensure_schema()  # create_all recreates rollups; the start-up check protects it again
     with populated.get_engine().connect() as conn:
         assert rls_state(conn)["rollups"] == (True, True)
+
+
+COMPOSITE = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: payments-journey}
+spec:
+  service: payments-api
+  timeWindow: [{duration: 7d, isRolling: true}]
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: accepted
+      target: 0.99
+      compositeWeight: 1
+      indicator:
+        metadata: {name: payments-journey-accepted}
+        spec:
+          ratioMetric:
+            counter: true
+            bad: {metricSource: {type: prometheus, spec: {query: 'sum(pay_total{code="500"})'}}}
+            total: {metricSource: {type: prometheus, spec: {query: sum(pay_total)}}}
+    - displayName: settled
+      target: 0.9
+      compositeWeight: 1
+      indicator:
+        metadata: {name: payments-journey-settled}
+        spec:
+          ratioMetric:
+            counter: true
+            good: {metricSource: {type: prometheus, spec: {query: sum(pay_settled_total)}}}
+            total: {metricSource: {type: prometheus, spec: {query: sum(pay_total)}}}
+"""
+
+
+def test_composite_objective_rows_reach_their_team_only(
+    populated: WarehouseResource, make_role, pg_url: str, tmp_path: Path
+) -> None:
+    """A composite SLO's objectives store rows under `SLO/objective`: the owning team reads them,
+    another team does not."""
+    import shutil
+
+    from slo_pipelines.catalog import load_catalog
+
+    catalog = tmp_path / "fleet"
+    shutil.copytree(FLEET, catalog)
+    (catalog / "journey.yaml").write_text(COMPOSITE)
+    keys = sorted(k for k in load_catalog(catalog).slos_by_data_key() if k.startswith("payments-journey/"))
+    assert len(keys) == 2
+    rows = [
+        {"slo": k, "start": 1_700_000_000 + 60 * i, "good": 9.0, "total": 10.0}
+        for k in keys
+        for i in range(3)
+    ]
+    populated.upsert_buckets(pd.DataFrame(rows), source="test")
+    payments, storefront = make_role("pay_viewer"), make_role("shop_viewer")
+    for role, team in ((payments, "payments"), (storefront, "storefront")):
+        grant = ["access", "grant", "--catalog", str(catalog), "--role", "viewer", "--team", team]
+        assert main([*grant, "--db-role", role]) == 0
+    query = sa.text("SELECT DISTINCT slo FROM buckets WHERE slo LIKE 'payments-journey/%' ORDER BY slo")
+    with _as(pg_url, payments).connect() as conn:
+        assert [r[0] for r in conn.execute(query)] == keys
+    with _as(pg_url, storefront).connect() as conn:
+        assert list(conn.execute(query)) == []

@@ -32,6 +32,9 @@ def service_teams(catalog: Catalog) -> dict[str, str]:
 
 
 def slo_teams(catalog: Catalog) -> dict[str, tuple[str, str | None]]:
-    """slo -> (service, team or None when no team owns the service)."""
+    """slo -> (service, team or None when no team owns the service), for every `slo` value rows may
+    carry: the SLO names and the `SLO/objective` keys of objectives with their own indicator
+    (`Catalog.slos_by_data_key`), so the rows of a composite SLO's objectives reach its team too."""
     owners = service_teams(catalog)
-    return {name: (slo.service, owners.get(slo.service)) for name, slo in catalog.slos.items()}
+    keyed = {**catalog.slos, **catalog.slos_by_data_key()}
+    return {key: (slo.service, owners.get(slo.service)) for key, slo in keyed.items()}
