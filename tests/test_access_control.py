@@ -290,3 +290,25 @@ def test_composite_objective_rows_reach_their_team_only(
         assert [r[0] for r in conn.execute(query)] == keys
     with _as(pg_url, storefront).connect() as conn:
         assert list(conn.execute(query)) == []
+
+
+def test_grant_without_a_reachable_warehouse_or_rights_is_one_line(
+    populated: WarehouseResource, make_role, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    role = make_role("someone")
+    missing = sa.make_url(pg_url).set(database=f"absent_{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("SLO_WAREHOUSE_URL", missing.render_as_string(hide_password=False))
+    assert _grant("viewer", role, "payments") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("slo: error: --warehouse-url: ") and "does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+    viewer = make_role("viewer")
+    monkeypatch.setenv("SLO_WAREHOUSE_URL", pg_url)
+    assert _grant("viewer", viewer, "payments") == 0
+    capsys.readouterr()
+    as_viewer = sa.make_url(pg_url).set(username=viewer, password=None)
+    monkeypatch.setenv("SLO_WAREHOUSE_URL", as_viewer.render_as_string(hide_password=False))
+    assert _grant("auditor", role) == 1  # a viewer cannot hand out access
+    err = capsys.readouterr().err
+    assert err.startswith(f"slo: error: grant to {role}: ") and "permission denied" in err
+    assert len(err.strip().splitlines()) == 1

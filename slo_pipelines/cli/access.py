@@ -10,7 +10,7 @@ import argparse
 import getpass
 from typing import Any
 
-from slo_pipelines.cli.audit_log import open_warehouse, warehouse_option
+from slo_pipelines.cli.audit_log import database_error, open_warehouse, warehouse_option
 from slo_pipelines.cli.common import EXIT_USAGE, UserError
 
 ROLES = ("viewer", "team_admin", "auditor", "admin")
@@ -55,6 +55,8 @@ def cmd_grant(args: argparse.Namespace) -> int:
         raise UserError(
             "access control needs the PostgreSQL warehouse: SQLite is a single-user file without roles"
         )
+    import sqlalchemy as sa
+
     from slo_pipelines.resources.warehouse_access import grant, sync_slo_teams
 
     by = args.by or getpass.getuser()
@@ -64,6 +66,8 @@ def cmd_grant(args: argparse.Namespace) -> int:
             statements = grant(conn, args.db_role, args.role, args.team, by)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except sa.exc.DBAPIError as exc:  # e.g. the connecting role may not grant on the owner's tables
+        raise UserError(f"grant to {args.db_role}: {database_error(exc)}") from None
     warehouse.append_audit(
         by,
         "access.grant",

@@ -39,6 +39,8 @@ def warehouse_option(p: argparse.ArgumentParser) -> None:
 
 def open_warehouse(url: str | None) -> Any:
     """The warehouse with its schema checked; a bad URL is a usage error, a damaged table exit 1."""
+    import sqlalchemy as sa
+
     from slo_pipelines.resources.warehouse import WarehouseResource
     from slo_pipelines.resources.warehouse_schema import AppendOnlyGuardError
 
@@ -49,7 +51,15 @@ def open_warehouse(url: str | None) -> Any:
         raise UserError(str(exc)) from None
     except ValueError as exc:
         raise UserError(f"--warehouse-url: {str(exc).removeprefix('warehouse url: ')}", EXIT_USAGE) from None
+    except sa.exc.OperationalError as exc:  # no such database, server down, refused login
+        raise UserError(f"--warehouse-url: {database_error(exc)}", EXIT_USAGE) from None
     return warehouse
+
+
+def database_error(exc: Exception) -> str:
+    """The first line of the database's own message (the DB-API error, not SQLAlchemy's wrapper)."""
+    origin = getattr(exc, "orig", None)
+    return (str(exc) if origin is None else str(origin)).strip().splitlines()[0]
 
 
 def cmd_export(args: argparse.Namespace) -> int:
