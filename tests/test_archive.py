@@ -348,3 +348,28 @@ def test_files_planted_outside_records_are_unexpected(
     (signed / "notes.txt").write_text("not archived")
     code, out = _verify(signed, capsys)
     assert code == 1 and out == ["notes.txt: unexpected (not in the manifest)"]
+
+
+def test_links_fifos_and_odd_names_are_problems_not_tracebacks(
+    signed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    records = signed / "records/2026-10"
+    # a record swapped for a link to the same bytes: not what was archived, the target can change
+    (records / "exclusions.json").rename(records / "moved.json")
+    (records / "exclusions.json").symlink_to("moved.json")
+    (records / "dangling").symlink_to("/nonexistent/target")
+    (records / "to-a-directory").symlink_to(signed.parent)
+    os.mkfifo(records / "fifo")
+    (records / "two\nlines").write_text("x")
+    code, out = _verify(signed, capsys)
+    assert code == 1
+    assert out == [
+        "records/2026-10/exclusions.json: modified (seq 3: not a regular file)",
+        "records/2026-10/dangling: unexpected (not in the manifest)",
+        "records/2026-10/fifo: unexpected (not in the manifest)",
+        "records/2026-10/moved.json: unexpected (not in the manifest)",
+        "records/2026-10/to-a-directory: unexpected (not in the manifest)",
+        "records/2026-10/two\\nlines: unexpected (not in the manifest)",
+    ]

@@ -95,10 +95,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print("signatures not checked: no key (set SLO_ARCHIVE_KEY or pass --key-env)", file=sys.stderr)
     if problems:
         for line in problems:
-            print(line)
+            print(_one_line(line))
         return EXIT_INVALID
     print(f"{count} records verified")
     return 0
+
+
+def _one_line(text: str) -> str:
+    """A problem stays on one line whatever the file names hold (newlines, undecodable bytes)."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

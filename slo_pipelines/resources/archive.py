@@ -24,6 +24,9 @@ from slo_pipelines.engine.archive import chain
 from slo_pipelines.engine.archive.chain import ArchiveError
 
 DEFAULT_KEY_ENV = "SLO_ARCHIVE_KEY"
+# Digests standing for files whose bytes are not compared; they match no manifest entry.
+NOT_REGULAR = "not a regular file"
+UNREADABLE = "unreadable"
 
 
 def archive_key(key_env: str = DEFAULT_KEY_ENV, required: bool = False) -> bytes | None:
@@ -94,8 +97,15 @@ class Archive:
             relative = path.relative_to(self.root).as_posix()
             if relative in (chain.MANIFEST, ".lock") or relative.startswith(".tmp/"):
                 continue
-            if path.is_file() or path.is_symlink():
-                found[relative] = file_digest(path)
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                # the archive writes regular files only: a link (even to the right bytes, which it
+                # could stop being) or a device/FIFO is never what was archived, and is not read
+                found[relative] = (NOT_REGULAR, -1)
+            elif path.is_file():
+                try:
+                    found[relative] = file_digest(path)
+                except OSError:
+                    found[relative] = (UNREADABLE, -1)
         return found
 
     def verify(self, expect_head: str | None = None) -> tuple[int, list[str]]:

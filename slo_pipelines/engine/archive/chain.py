@@ -241,7 +241,8 @@ def verify(
     expect_head: str | None = None,
 ) -> tuple[int, list[str]]:
     """(entries checked, problems): `files` maps every file under `records/` (path relative to the
-    archive) to (sha256 hex, bytes). Problems name the file or the seq; an empty list means intact."""
+    archive) to (sha256 hex, bytes), or to (why, -1) for a file whose bytes cannot be compared (a
+    link, an unreadable file). Problems name the file or the seq; an empty list means intact."""
     parsed = parse_manifest(manifest_text)
     problems = list(parsed.problems)
     entries = parsed.entries
@@ -279,7 +280,8 @@ def verify(
         elif present is None:
             problems.append(f"{path}: missing (seq {entry['seq']})")
         elif present != (entry["sha256"], entry["bytes"]):
-            problems.append(f"{path}: modified (seq {entry['seq']}: sha256 or size differs)")
+            why = present[0] if present[1] < 0 else "sha256 or size differs"
+            problems.append(f"{path}: modified (seq {entry['seq']}: {why})")
     for path in sorted(set(files) - set(latest)):
         problems.append(f"{path}: unexpected (not in the manifest)")
     if expect_head is not None:
