@@ -373,3 +373,13 @@ def test_links_fifos_and_odd_names_are_problems_not_tracebacks(
         "records/2026-10/to-a-directory: unexpected (not in the manifest)",
         "records/2026-10/two\\nlines: unexpected (not in the manifest)",
     ]
+
+
+def test_a_directory_in_place_of_the_manifest_is_one_error(
+    signed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (signed / "manifest.jsonl").unlink()
+    (signed / "manifest.jsonl").mkdir()
+    assert main(["archive", "verify", str(signed)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"slo: error: {signed}/manifest.jsonl: cannot read the manifest (Is a directory)\n"

@@ -78,6 +78,8 @@ class Archive:
             return self.manifest_path.read_bytes().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return ""
+        except OSError as exc:  # a directory, or unreadable, where the manifest should be
+            raise ArchiveError(f"{self.manifest_path}: cannot read the manifest ({exc.strerror})") from None
 
     def entries(self) -> list[dict[str, Any]]:
         """The manifest's entries; ArchiveError when it has damaged lines (nothing is written then)."""
