@@ -118,3 +118,22 @@ def test_evaluate_five_minute_samples_without_annotation(tmp_path: Path) -> None
     [r] = json.loads(out.stdout)["slos"]
     assert r["bucket_seconds"] == 300 and r["total"] == 288 * 100 and r["coverage"] == 1.0
     assert r["not_measured_seconds"] == 6 * 86400
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_zoned_datetime_parquet_is_read_in_its_own_unit(tmp_path: Path, unit: str) -> None:
+    """Arrow keeps a Parquet timestamp's unit (pandas reads `timestamp[us, UTC]` as microseconds)."""
+    starts = [T0, T0 + 60, T0 + 120]
+    frame = pd.DataFrame({"slo": "a", "good": [9, 10, 10], "total": [10, 10, 10]})
+    frame["timestamp"] = pd.to_datetime(starts, unit="s", utc=True).as_unit(unit)
+    path = tmp_path / "zoned.parquet"
+    frame.to_parquet(path, index=False)
+    assert isinstance(read_samples(path)["timestamp"].dtype, pd.DatetimeTZDtype)  # Parquet stores s as ms
+    clean, rejected = _verdicts(path)
+    assert rejected == []
+    assert clean["start"].tolist() == starts
+    if unit != "s":  # half a second past the minute is refused, whatever the unit
+        frame["timestamp"] = frame["timestamp"] + pd.Timedelta(milliseconds=500)
+        frame.to_parquet(path, index=False)
+        _, rejected = _verdicts(path)
+        assert [(f, w) for _, f, w in rejected] == [("timestamp", "timestamp must be whole seconds")] * 3

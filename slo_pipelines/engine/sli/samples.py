@@ -43,6 +43,7 @@ _TS_NOT_ISO = "not an ISO 8601 timestamp or Unix seconds"
 _TS_NO_OFFSET = "timestamp has no UTC offset"
 _TS_RANGE = "timestamp out of range (1970 to 2255)"
 _TS_FRACTION = "timestamp must be whole seconds"
+_TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 Checks = list[tuple[np.ndarray, str]]  # (rows failing, reason) in the order the rules apply
 
@@ -74,11 +75,13 @@ def _parse_timestamps(raw: pd.Series) -> tuple[np.ndarray, Checks]:
             fraction = ~missing & ~out_of_range & (seconds != np.floor(seconds))
         return seconds, [(missing, _TS_MISSING), (out_of_range, _TS_RANGE), (fraction, _TS_FRACTION)]
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        ns = raw.dt.tz_convert("UTC").array.asi8 if len(raw) else np.zeros(0, dtype=np.int64)
-        seconds = np.where(missing, np.nan, ns / 1e9)
+        # the column's own unit: Parquet read through Arrow keeps s, ms or us, not only ns
+        per_second = _TICKS_PER_SECOND[raw.dtype.unit]
+        ticks = raw.dt.tz_convert("UTC").array.asi8 if len(raw) else np.zeros(0, dtype=np.int64)
+        seconds = np.where(missing, np.nan, ticks / per_second)
         with np.errstate(invalid="ignore"):
             out_of_range = ~missing & ~((seconds >= MIN_INSTANT) & (seconds <= MAX_INSTANT))
-        fraction = ~missing & ~out_of_range & (np.asarray(ns) % 1_000_000_000 != 0)
+        fraction = ~missing & ~out_of_range & (np.asarray(ticks) % per_second != 0)
         return seconds, [(missing, _TS_MISSING), (out_of_range, _TS_RANGE), (fraction, _TS_FRACTION)]
     if pd.api.types.is_datetime64_dtype(raw.dtype):
         return np.full(len(raw), np.nan), [(missing, _TS_MISSING), (~missing, _TS_NO_OFFSET)]
