@@ -135,9 +135,8 @@ def _below_max(column: str) -> BucketRule:
         gx_expectation="ExpectColumnValuesToBeBetween",
         gx_kwargs={"column": FINITE + column, "max_value": MAX_COUNT, "strict_max": True},
         unexpected=lambda frame: _bool(frame[FINITE + column] >= MAX_COUNT),
-        reason=lambda sub: _compose(
-            f"{column} too large (must be < {MAX_COUNT:.0e}; {column}=", sub[column], ")"
-        ),
+        # worded as `slo evaluate` words it, so the audit and evaluate name a row's fault the same way
+        reason=lambda sub: _compose(f"{column}: too large (must be < 1e15; got ", sub[column], ")"),
     )
 
 
