@@ -11,6 +11,7 @@ marked done on a failed fetch. Credentials come only from the environment (`EnvV
 """
 
 import time
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,8 +75,39 @@ class _PollingSource(dg.ConfigurableResource):
         default=100, ge=1, le=100, description="Items per page (the APIs' maximum is 100)."
     )
 
+    @abstractmethod
     def _headers(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The request headers with the source's credentials; IncidentSourceError when they are unset."""
+
+    @abstractmethod
+    def fetch(
+        self, since: int, until: int, sleep: Callable[[float], None] = time.sleep
+    ) -> tuple[list[Any], int]:
+        """Every raw record created in `[since, until)` and the number of requests made."""
+
+    @abstractmethod
+    def _incident(self, item: Any, services: ServiceMap) -> Incident:
+        """One raw record as an Incident; SourceRecordError when it cannot be read."""
+
+    @abstractmethod
+    def _priority(self, item: Any) -> str | None:
+        """The record's priority as the source gives it (P1..P5, or PagerDuty's urgency)."""
+
+    def poll(
+        self, since: int, until: int, services: ServiceMap, sleep: Callable[[float], None] = time.sleep
+    ) -> Polled:
+        """Incidents created in `[since, until)`; unreadable records are kept in `rejected` with why."""
+        raw, made = self.fetch(since, until, sleep)
+        out = Polled(requests_made=made)
+        for item in raw:
+            try:
+                incident = self._incident(item, services)
+            except SourceRecordError as exc:
+                out.rejected.append((item, str(exc)))
+                continue
+            out.incidents.append(incident)
+            out.priorities[incident.name] = self._priority(item)
+        return out
 
     def _get(
         self,
@@ -185,21 +217,13 @@ class PagerDutyIncidentSource(_PollingSource):
         mid = (lo + hi) // 2
         ranges.extend([(mid, hi), (lo, mid)])
 
-    def poll(
-        self, since: int, until: int, services: ServiceMap, sleep: Callable[[float], None] = time.sleep
-    ) -> Polled:
-        raw, made = self.fetch(since, until, sleep)
-        out = Polled(requests_made=made)
-        for item in raw:
-            try:
-                incident = from_pagerduty(item, services)
-            except SourceRecordError as exc:
-                out.rejected.append((item, str(exc)))
-                continue
-            out.incidents.append(incident)
-            priority = item.get("priority") if isinstance(item.get("priority"), dict) else None
-            out.priorities[incident.name] = (priority or {}).get("summary") or item.get("urgency")
-        return out
+    def _incident(self, item: Any, services: ServiceMap) -> Incident:
+        return from_pagerduty(item, services)
+
+    def _priority(self, item: Any) -> str | None:
+        priority = item.get("priority") if isinstance(item.get("priority"), dict) else None
+        found = (priority or {}).get("summary") or item.get("urgency")
+        return None if found is None else str(found)
 
 
 class OpsgenieIncidentSource(_PollingSource):
@@ -236,20 +260,12 @@ class OpsgenieIncidentSource(_PollingSource):
                 return found, made
             offset += limit
 
-    def poll(
-        self, since: int, until: int, services: ServiceMap, sleep: Callable[[float], None] = time.sleep
-    ) -> Polled:
-        raw, made = self.fetch(since, until, sleep)
-        out = Polled(requests_made=made)
-        for item in raw:
-            try:
-                incident = from_opsgenie(item, services)
-            except SourceRecordError as exc:
-                out.rejected.append((item, str(exc)))
-                continue
-            out.incidents.append(incident)
-            out.priorities[incident.name] = item.get("priority")
-        return out
+    def _incident(self, item: Any, services: ServiceMap) -> Incident:
+        return from_opsgenie(item, services)
+
+    def _priority(self, item: Any) -> str | None:
+        found = item.get("priority")
+        return None if found is None else str(found)
 
 
 def _pagerduty_page(payload: Any) -> bool:
