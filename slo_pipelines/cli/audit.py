@@ -11,10 +11,11 @@ from slo_pipelines.cli.common import (
     UserError,
     add_format_option,
     add_quiet_option,
+    bucket_sizes,
     render_table,
     stage,
 )
-from slo_pipelines.cli.evaluate import SAMPLES_HELP, bucket_sizes
+from slo_pipelines.cli.evaluate import SAMPLES_HELP
 
 
 def add_parsers(sub: "argparse._SubParsersAction[Any]") -> None:

@@ -128,3 +128,24 @@ def stage(message: str, quiet: bool = False) -> None:
     """One progress line on stderr (`slo: reading access.jsonl ...`) when `show_progress`."""
     if show_progress(quiet):
         print(f"slo: {message} ...", file=sys.stderr, flush=True)
+
+
+def bucket_sizes(catalog: Any) -> dict[str, int]:
+    """Each SLO's bucket size for rows without `bucket_seconds`: its annotation, else 60 s; keyed by the
+    `slo` values rows may carry (`Catalog.slos_by_data_key`: composite objectives read their own rows)."""
+    return {key: slo.bucket_seconds for key, slo in catalog.slos_by_data_key().items()}
+
+
+def read_checked_samples(catalog: Any, path: str) -> Any:
+    """The clean bucket frame of a samples file, validated as `slo evaluate` validates it (bucket sizes
+    keyed by the `slo` values rows may carry); the first bad row is a one-line UserError (exit 1)."""
+    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
+    from slo_pipelines.resources.sample_files import read_samples
+
+    try:
+        checked = validate_samples(read_samples(path), known_slos=bucket_sizes(catalog))
+    except SamplesError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    if not checked.rejected.empty:
+        raise UserError(checked.first_error(path))
+    return checked.clean

@@ -13,6 +13,7 @@ from slo_pipelines.cli.common import (
     UserError,
     add_format_option,
     instant_argument,
+    read_checked_samples,
     render_table,
 )
 from slo_pipelines.reports.tables import RESULT_HEADERS, result_rows
@@ -73,12 +74,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def bucket_sizes(catalog: Catalog) -> dict[str, int]:
-    """Each SLO's bucket size for rows without `bucket_seconds`: its annotation, else 60 s; keyed by the
-    `slo` values rows may carry (`Catalog.slos_by_data_key`: composite objectives read their own rows)."""
-    return {key: slo.bucket_seconds for key, slo in catalog.slos_by_data_key().items()}
-
-
 def with_warehouse_exclusions(catalog: Catalog, url: str) -> Catalog:
     """The catalog plus the warehouse's active runtime exclusions (`slo exclusions add`); a URL that is
     not a database or a warehouse that cannot be read is a one-line user error."""
@@ -114,23 +109,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from slo_pipelines.engine.alerting.policies import warning_thresholds
     from slo_pipelines.engine.budgets.evaluate import BucketSizeError, CatalogEvaluator
     from slo_pipelines.engine.common.timeutil import format_instant
-    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
-    from slo_pipelines.resources.sample_files import read_samples
 
     at = args.at
     catalog = load_catalog(args.catalog)
     warehouse_url = args.warehouse or os.environ.get("SLO_WAREHOUSE_URL") or None
     if warehouse_url:
         catalog = with_warehouse_exclusions(catalog, warehouse_url)
-    raw = read_samples(args.samples)
+    clean = read_checked_samples(catalog, args.samples)
     try:
-        checked = validate_samples(raw, known_slos=bucket_sizes(catalog))
-    except SamplesError as exc:
-        raise UserError(f"{args.samples}: {exc}") from None
-    if not checked.rejected.empty:
-        raise UserError(checked.first_error(args.samples))
-    try:
-        results = CatalogEvaluator(catalog, checked.clean, warning_thresholds(catalog)).evaluate(at)
+        results = CatalogEvaluator(catalog, clean, warning_thresholds(catalog)).evaluate(at)
     except BucketSizeError as exc:
         raise UserError(f"{args.samples}: {exc}") from None
     payload: dict[str, Any] = {

@@ -17,6 +17,7 @@ from slo_pipelines.cli.common import (
     UserError,
     add_format_option,
     instant_argument,
+    read_checked_samples,
     render_table,
 )
 from slo_pipelines.cli.evaluate import SAMPLES_HELP
@@ -175,22 +176,6 @@ def impact_rows(payload: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _samples(path: str, catalog: Any) -> Any:
-    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
-    from slo_pipelines.resources.sample_files import read_samples
-
-    raw = read_samples(path)
-    try:
-        checked = validate_samples(
-            raw, known_slos={k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
-        )
-    except SamplesError as exc:
-        raise UserError(f"{path}: {exc}") from None
-    if not checked.rejected.empty:
-        raise UserError(checked.first_error(path))
-    return checked.clean
-
-
 def _impacts(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     from slo_pipelines.catalog.incidents import load_incidents, severity_tiers
     from slo_pipelines.engine.incidents.impact import IncidentImpactError, incident_impacts
@@ -203,7 +188,7 @@ def _impacts(args: argparse.Namespace) -> tuple[Any, list[Any]]:
             f"{args.incidents}: incident {open_ones[0]} is open (no spec.end): give --at to measure it up to",
             EXIT_USAGE,
         )
-    buckets = _samples(args.samples, catalog)
+    buckets = read_checked_samples(catalog, args.samples)
     try:
         return catalog, incident_impacts(catalog, buckets, incidents, args.at, severity_tiers(catalog))
     except IncidentImpactError as exc:
@@ -275,7 +260,9 @@ def cmd_runbook(args: argparse.Namespace) -> int:
         raise UserError("give --samples and --at together (budgets now), or neither", EXIT_USAGE)
     results = None
     if args.samples is not None:
-        evaluator = CatalogEvaluator(catalog, _samples(args.samples, catalog), warning_thresholds(catalog))
+        evaluator = CatalogEvaluator(
+            catalog, read_checked_samples(catalog, args.samples), warning_thresholds(catalog)
+        )
         results = evaluator.evaluate(args.at)
     snippet = runbook(catalog, args.service, results)
     if args.format == "json":
@@ -316,7 +303,9 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
     names = [i.incident.name for i in impacts]
     if args.incident not in names:
         raise UserError(f"--incident: no incident of this name in {args.incidents} (got {args.incident!r})")
-    evidence = postmortem_evidence(catalog, _samples(args.samples, catalog), impacts, args.incident)
+    evidence = postmortem_evidence(
+        catalog, read_checked_samples(catalog, args.samples), impacts, args.incident
+    )
     rendered = render_postmortem(evidence)
     out = Path(args.out)
     try:
@@ -359,7 +348,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     except DurationError as exc:
         raise UserError(f"--tolerance: {exc}", EXIT_USAGE) from None
     catalog, impacts = _impacts(args)
-    buckets = _samples(args.samples, catalog)
+    buckets = read_checked_samples(catalog, args.samples)
     frames = []
     if not buckets.empty:
         start = int(np.asarray(buckets["start"]).min())

@@ -26,6 +26,7 @@ from slo_pipelines.cli.common import (
     UserError,
     add_format_option,
     instant_argument,
+    read_checked_samples,
     render_table,
 )
 from slo_pipelines.engine.release.releases import CHANGE_TYPES
@@ -244,19 +245,9 @@ def _states_from_samples(catalog: Catalog, path: str, at: int) -> list[Objective
     from slo_pipelines.engine.alerting.policies import warning_thresholds
     from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
     from slo_pipelines.engine.release.state import from_result
-    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
-    from slo_pipelines.resources.sample_files import read_samples
 
-    raw = read_samples(path)
-    try:
-        checked = validate_samples(
-            raw, known_slos={k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
-        )
-    except SamplesError as exc:
-        raise UserError(f"{path}: {exc}") from None
-    if not checked.rejected.empty:
-        raise UserError(checked.first_error(path))
-    results = CatalogEvaluator(catalog, checked.clean, warning_thresholds(catalog)).evaluate(at)
+    clean = read_checked_samples(catalog, path)
+    results = CatalogEvaluator(catalog, clean, warning_thresholds(catalog)).evaluate(at)
     return [from_result(r, _period_seconds(catalog, r.name)) for r in results]
 
 
@@ -510,8 +501,6 @@ def cmd_rollback_check(args: argparse.Namespace) -> int:
     from slo_pipelines.catalog.budget_policy import catalog_budget_policies
     from slo_pipelines.catalog.durations import DurationError, parse_fixed_seconds
     from slo_pipelines.engine.release.rollback import KEEP, ROLLBACK, rollback_check
-    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
-    from slo_pipelines.resources.sample_files import read_samples
 
     try:
         window = parse_fixed_seconds(args.window)
@@ -524,20 +513,10 @@ def cmd_rollback_check(args: argparse.Namespace) -> int:
         raise UserError("--at: must be after --switch-at")
     catalog = load_catalog(args.catalog)
     _check_service(catalog, args.service)
-    raw = read_samples(args.samples)
-    try:
-        checked = validate_samples(
-            raw, known_slos={k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
-        )
-    except SamplesError as exc:
-        raise UserError(f"{args.samples}: {exc}") from None
-    if not checked.rejected.empty:
-        raise UserError(checked.first_error(args.samples))
+    clean = read_checked_samples(catalog, args.samples)
     slos = [s for s in catalog.slos.values() if s.service == args.service]
     policies = catalog_budget_policies(catalog.documents)
-    decision = rollback_check(
-        args.service, slos, checked.clean, args.switch_at, at, window, policies, args.alpha
-    )
+    decision = rollback_check(args.service, slos, clean, args.switch_at, at, window, policies, args.alpha)
     payload = decision.to_json()
     if args.format == "table":
         print(f"{decision.decision} {args.service}: {payload['interval']['start']} to {payload['at']}")

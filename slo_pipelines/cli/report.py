@@ -10,12 +10,11 @@ import sys
 from typing import Any
 
 from slo_pipelines.catalog import load_catalog
-from slo_pipelines.cli.common import EXIT_USAGE, UserError
+from slo_pipelines.cli.common import EXIT_USAGE, UserError, read_checked_samples
 from slo_pipelines.cli.evaluate import SAMPLES_HELP
 from slo_pipelines.cli.sla import (
     PERIOD_HELP,
     parse_period_argument,
-    read_checked_samples,
     with_warehouse_exclusions,
 )
 

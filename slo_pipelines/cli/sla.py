@@ -17,7 +17,13 @@ import sys
 from typing import Any
 
 from slo_pipelines.catalog import Catalog, load_catalog
-from slo_pipelines.cli.common import EXIT_USAGE, UserError, add_format_option, render_table
+from slo_pipelines.cli.common import (
+    EXIT_USAGE,
+    UserError,
+    add_format_option,
+    read_checked_samples,
+    render_table,
+)
 from slo_pipelines.cli.evaluate import SAMPLES_HELP
 
 PERIOD_HELP = "contractual period: YYYY-MM (a month) or YYYY-Qn (a quarter), read in each contract's zone"
@@ -96,22 +102,6 @@ def with_warehouse_exclusions(catalog: Catalog, url: str | None) -> Catalog:
     except ValueError as exc:
         raise UserError(f"--warehouse: {str(exc).removeprefix('warehouse url: ')}", EXIT_USAGE) from None
     return with_runtime_exclusions(catalog, events, reviews)
-
-
-def read_checked_samples(catalog: Catalog, path: str) -> Any:
-    from slo_pipelines.engine.sli.samples import SamplesError, validate_samples
-    from slo_pipelines.resources.sample_files import read_samples
-
-    raw = read_samples(path)
-    try:
-        checked = validate_samples(
-            raw, known_slos={k: s.bucket_seconds for k, s in catalog.slos_by_data_key().items()}
-        )
-    except SamplesError as exc:
-        raise UserError(f"{path}: {exc}") from None
-    if not checked.rejected.empty:
-        raise UserError(checked.first_error(path))
-    return checked.clean
 
 
 def cmd_sla_evaluate(args: argparse.Namespace) -> int:
