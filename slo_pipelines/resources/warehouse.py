@@ -38,6 +38,7 @@ from slo_pipelines.resources.warehouse_bulk import bulk_upsert
 from slo_pipelines.resources.warehouse_frames import (
     Kind,
     WarehouseInputError,
+    bucket_frame,
     column_values,
     fetch_driver_rows,
     frame,
@@ -57,6 +58,19 @@ EXCLUSION_ACTIONS = ("add", "revoke")
 _ENGINES: dict[tuple[int, str], Engine] = {}
 _SCHEMA_READY: set[tuple[int, str]] = set()
 _LOCK = threading.Lock()
+# A loose index scan over buckets' (slo, start) key, in SQL both SQLite and PostgreSQL run: each step
+# seeks the next name, so listing the SLOs costs one index probe per SLO instead of a scan of every row.
+_STORED_SLOS_CTE = """WITH RECURSIVE names(slo) AS (
+    SELECT min(slo) FROM buckets
+    UNION ALL
+    SELECT (SELECT min(b.slo) FROM buckets b WHERE b.slo > names.slo) FROM names WHERE names.slo IS NOT NULL
+)"""
+_STORED_SLOS_SQL = _STORED_SLOS_CTE + " SELECT slo FROM names WHERE slo IS NOT NULL"
+_FIRST_BUCKETS_SQL = (
+    _STORED_SLOS_CTE
+    + " SELECT slo, (SELECT min(b.start) FROM buckets b WHERE b.slo = names.slo) FROM names"
+    + " WHERE slo IS NOT NULL"
+)
 _AUDIT_LOCK = 0x510_A0D1  # serialises audit-log appends on PostgreSQL (any fixed 64-bit integer)
 
 
@@ -267,35 +281,43 @@ class WarehouseResource(dg.ConfigurableResource):
             bulk_upsert(conn, schema.buckets, columns, {"ingested_at": sa.func.now()})
         return len(df)
 
-    def read_buckets(self, start: int, end: int, slos: Sequence[str] | None = None) -> pd.DataFrame:
-        """Buckets whose start is in [start, end), sorted by slo then start."""
-        t = schema.buckets
-        names = ["slo", "start", "bucket_seconds", "good", "total", "value"]
-        query = sa.select(*(t.c[name] for name in names)).where(t.c.start >= int(start), t.c.start < int(end))
-        if slos is not None:
-            query = query.where(t.c.slo.in_(list(slos)))
-        query = query.order_by(t.c.slo, t.c.start)
+    def stored_slos(self) -> list[str]:
+        """Names of the SLOs with stored buckets, sorted.
+
+        A loose index scan: one seek on the (slo, start) key per name, so it costs the number of SLOs,
+        not of buckets (neither SQLite nor PostgreSQL skips through an index on its own).
+        """
         with self._connect() as conn:
-            rows = fetch_driver_rows(conn, query)
-        return frame(
-            rows,
-            names,
-            {
-                "start": "int64",
-                "bucket_seconds": "int64",
-                "good": "float64",
-                "total": "float64",
-                "value": "float64",
-            },
+            return sorted(str(row[0]) for row in conn.execute(sa.text(_STORED_SLOS_SQL)).all())
+
+    def read_buckets(self, start: int, end: int, slos: Sequence[str] | None = None) -> pd.DataFrame:
+        """Buckets whose start is in [start, end), sorted by slo then start.
+
+        Columns: slo (str), start (int64, epoch s), bucket_seconds (int64), good, total, value
+        (float64, NaN for NULL). `slos` limits the SLOs read (all stored ones by default).
+
+        Read one SLO at a time through the (slo, start) key: a range of one name is an index search,
+        while a bare time range would scan the whole table, so every window of a long backfill would
+        cost the size of the history.
+        """
+        t = schema.buckets
+        names = self.stored_slos() if slos is None else sorted({str(name) for name in slos})
+        query = (
+            sa.select(t.c.start, t.c.bucket_seconds, t.c.good, t.c.total, t.c.value)
+            .where(t.c.slo == sa.bindparam("slo"), t.c.start >= int(start), t.c.start < int(end))
+            .order_by(t.c.start)
         )
+        with self._connect() as conn:
+            rows = fetch_driver_rows(conn, query, ("slo", names)) if names else []
+        return bucket_frame(list(zip(names, rows, strict=True)))
 
     def first_bucket_starts(self) -> dict[str, int]:
         """Each SLO's earliest stored bucket start (epoch s): where its measurement begins unless its
-        `slo-pipelines.io/measured-since` annotation says otherwise (DESIGN.md §3)."""
-        t = schema.buckets
-        query = sa.select(t.c.slo, sa.func.min(t.c.start)).group_by(t.c.slo)
+        `slo-pipelines.io/measured-since` annotation says otherwise (DESIGN.md §3). One index seek
+        per SLO (see `stored_slos`)."""
         with self._connect() as conn:
-            return {str(slo): int(first) for slo, first in conn.execute(query).all()}
+            rows = conn.execute(sa.text(_FIRST_BUCKETS_SQL)).all()
+        return {str(slo): int(first) for slo, first in rows}
 
     # ---- rollups ------------------------------------------------------------------------------
 
