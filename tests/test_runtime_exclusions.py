@@ -30,6 +30,7 @@ from slo_pipelines.engine.exclusions.dependency_outages import (
     DependencyOutageError,
     OutageRules,
     VendorIncident,
+    outage_slos,
     propose_outages,
 )
 from slo_pipelines.engine.exclusions.intervals import ExclusionInterval, covered_seconds, merge
@@ -406,6 +407,22 @@ def _minutes(sli: dict[int, float], n: int = 20) -> SLOBuckets:
     """n minutes from T0, 1000 events each, with the given SLI per minute index (default all good)."""
     good = [1000 * sli.get(i, 1.0) for i in range(n)]
     return _buckets([T0 + 60 * i for i in range(n)], good, [1000.0] * n)
+
+
+def test_outage_slos_are_exactly_what_proposals_read() -> None:
+    catalog = _dependency_catalog()
+    assert outage_slos(catalog) == {"gateway-availability", "payments-availability"}
+    assert outage_slos(_catalog([_slo("search-latency", "search", 0.99)], ())) == set()
+    upstream = _minutes({3: 0.5, 4: 0.6, 12: 0.2})
+    downstream = _minutes({3: 0.9, 4: 0.9, 12: 0.9})
+    everything = {
+        "gateway-availability": upstream,
+        "payments-availability": downstream,
+        "search-latency": upstream,
+    }
+    only = {name: rows for name, rows in everything.items() if name in outage_slos(catalog)}
+    full = [p.to_json() for p in propose_outages(catalog, everything, T0, T0 + 1200)]
+    assert full and full == [p.to_json() for p in propose_outages(catalog, only, T0, T0 + 1200)]
 
 
 def test_outage_is_proposed_where_upstream_breach_and_downstream_burn_overlap() -> None:

@@ -10,7 +10,7 @@ from slo_pipelines.assets.evaluation import effective_catalog
 from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds, windows
 from slo_pipelines.engine.budgets.buckets import group_buckets
-from slo_pipelines.engine.exclusions.dependency_outages import propose_outages
+from slo_pipelines.engine.exclusions.dependency_outages import outage_slos, propose_outages
 from slo_pipelines.reports.markdown import markdown_text
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.warehouse import WarehouseResource
@@ -24,8 +24,9 @@ def dependency_outage_proposals(
     start, end = partition_bounds(context)
     cat = effective_catalog(catalog, warehouse)
     proposals, new = [], 0
-    for window_start, window_end in windows(start, end):
-        buckets = group_buckets(warehouse.read_buckets(window_start, window_end), cat.slos)
+    involved = sorted(outage_slos(cat))  # without Dependency documents there is nothing to read
+    for window_start, window_end in windows(start, end) if involved else []:
+        buckets = group_buckets(warehouse.read_buckets(window_start, window_end, involved), cat.slos)
         found = [p.to_json() for p in propose_outages(cat, buckets, window_start, window_end)]
         new += warehouse.add_outage_proposals(found)
         proposals += found

@@ -198,6 +198,21 @@ def propose_outages(
     return out
 
 
+def outage_slos(catalog: Catalog, dependencies: Iterable[Document] | None = None) -> set[str]:
+    """Names of the SLOs whose buckets `propose_outages` reads: each Dependency's upstream SLO and the
+    SLOs of its dependent service. Empty when there is no Dependency document, so nothing need be read."""
+    docs = [
+        d for d in (catalog.documents if dependencies is None else dependencies) if d.kind == "Dependency"
+    ]
+    names: set[str] = set()
+    for doc in docs:
+        dep = _dependency(doc, catalog)
+        names.update(s.name for s in catalog.slos.values() if s.service == dep.service)
+        if dep.slo is not None:
+            names.add(dep.slo)
+    return names
+
+
 def _dependency(doc: Document, catalog: Catalog) -> _Dependency:
     spec = doc.body.get("spec")
     where = f"{doc.file}[{doc.index}]"
