@@ -15,6 +15,7 @@ from slo_pipelines.engine.alerting.rules import LOOKBACKS, MAX_LOOKBACK_SECONDS
 from slo_pipelines.engine.budgets.snapshots import snapshot_digests, snapshot_rows
 from slo_pipelines.reports.markdown import markdown_frame
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.sliding_buckets import SlidingBuckets
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 DAY = 86400
@@ -33,8 +34,9 @@ def error_budgets(
     start, end = partition_bounds(context)
     cat = effective_catalog(catalog, warehouse)
     written = 0
+    sliding = SlidingBuckets(warehouse)  # the windows' shared lookback is read once
     for window_start, window_end in windows(start, end):
-        evaluator = warehouse_evaluator(cat, warehouse, window_start + DAY, window_end, step=DAY)
+        evaluator = warehouse_evaluator(cat, warehouse, window_start + DAY, window_end, DAY, sliding)
         snapshots = pd.concat(
             [
                 snapshot_rows(slo, objective, series, snapshot_digests(evaluator, slo, series, objective))
@@ -71,8 +73,9 @@ def burn_rate_alerts(
     start, end = partition_bounds(context)
     cat = effective_catalog(catalog, warehouse)
     frames = []
+    sliding = SlidingBuckets(warehouse)  # the windows' shared lookback is read once
     for window_start, window_end in windows(start, end):
-        evaluator = warehouse_evaluator(cat, warehouse, window_start, window_end)
+        evaluator = warehouse_evaluator(cat, warehouse, window_start, window_end, sliding=sliding)
         events = [
             alert_events(
                 slo.name,

@@ -20,6 +20,7 @@ from slo_pipelines.engine.budgets.evaluate import CatalogEvaluator
 from slo_pipelines.engine.budgets.snapshots import history_start
 from slo_pipelines.engine.exclusions.runtime import with_runtime_exclusions
 from slo_pipelines.resources.catalog_resource import CatalogResource
+from slo_pipelines.resources.sliding_buckets import SlidingBuckets
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 DAY = 86400
@@ -34,9 +35,19 @@ def effective_catalog(catalog: CatalogResource, warehouse: WarehouseResource) ->
 
 
 def warehouse_evaluator(
-    catalog: Catalog, warehouse: WarehouseResource, first_at: int, last_at: int, step: int | None = None
+    catalog: Catalog,
+    warehouse: WarehouseResource,
+    first_at: int,
+    last_at: int,
+    step: int | None = None,
+    sliding: SlidingBuckets | None = None,
 ) -> CatalogEvaluator:
-    """Evaluator for instants `first_at, first_at + step, ...`; hour-multiple steps may use rollups."""
+    """Evaluator for instants `first_at, first_at + step, ...`; hour-multiple steps may use rollups.
+
+    An asset walking its range in windows passes one `sliding` reader for all of them, so the minute
+    history the windows share is read once.
+    """
+    read = sliding.read if sliding is not None else warehouse.read_buckets
     start = history_start(catalog, first_at)
     thresholds = warning_thresholds(catalog)
     # day-aligned so the older part is whole days, whose digests the daily rollups hold
@@ -51,12 +62,12 @@ def warehouse_evaluator(
     firsts = warehouse.first_bucket_starts()  # measured since the first stored bucket (DESIGN.md §3)
     if not long or hourly is None:
         return CatalogEvaluator(
-            catalog, warehouse.read_buckets(start, last_at), thresholds, first_buckets=firsts
+            catalog, read(start, last_at), thresholds, first_buckets=firsts
         )
     short = [name for name in catalog.slos if name not in long]
-    frames = [warehouse.read_buckets(fine_from, last_at, long)]
+    frames = [read(fine_from, last_at, long)]
     if short:
-        frames.append(warehouse.read_buckets(start, last_at, short))
+        frames.append(read(start, last_at, short))
     for name in long:
         frames += [
             warehouse.read_buckets(s, e, [name]) for s, e in excluded_spans(catalog, name, start, fine_from)
