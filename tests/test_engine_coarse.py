@@ -101,3 +101,23 @@ def test_misuse_fails_loudly() -> None:
         ev.evaluate(T0 + 20 * DAY + 60)
     with pytest.raises(CoarseHistoryError, match="lookbacks"):
         ev.evaluate(fine_from + DAY)
+
+
+def test_stored_day_digests_are_the_slos_days_in_range_in_order() -> None:
+    rng = np.random.default_rng(3)
+    days = rng.permutation(40)  # unordered, as a query may return them
+    frame = pd.DataFrame(
+        {
+            "slo": np.where(days % 3 == 0, "b", "a"),
+            "start": T0 + 86400 * days,
+            "digest": [None if d % 7 == 0 else f"d{d}" for d in days],
+        }
+    )
+    history = CoarseHistory(T0 + 40 * 86400, pd.DataFrame(), frozenset({"a", "b"}), day_digests=frame)
+    for slo in ("a", "b", "absent"):
+        for lo, hi in [(T0, T0 + 40 * 86400), (T0 + 5 * 86400 + 1, T0 + 9 * 86400), (T0 + 9 * 86400, T0)]:
+            naive = frame[(frame["slo"] == slo) & (frame["start"] >= lo) & (frame["start"] < hi)]
+            naive = naive.sort_values("start")
+            expected = [(int(s), str(d)) for s, d in zip(naive["start"], naive["digest"], strict=True)]
+            assert history.stored_day_digests(slo, lo, hi) == expected
+    assert CoarseHistory(T0, pd.DataFrame(), frozenset()).stored_day_digests("a", 0, 2**40) == []

@@ -7,6 +7,7 @@ exclusion can never leave stale numbers behind.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -45,11 +46,21 @@ class CoarseHistory:
 
     def stored_day_digests(self, slo: str, start: int, end: int) -> list[tuple[int, str]]:
         """(day start, digest) of the stored daily rollups of `slo` with start in `[start, end)`."""
-        if self.day_digests is None:
-            return []
+        starts, digests = self._digests_by_slo.get(slo, (np.zeros(0, dtype=np.int64), np.zeros(0, object)))
+        lo, hi = np.searchsorted(starts, [start, end])
+        return [(int(day), str(digest)) for day, digest in zip(starts[lo:hi], digests[lo:hi], strict=True)]
+
+    @cached_property
+    def _digests_by_slo(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        # asked once per SLO and day end: split the frame once, then each question is a binary search
         d = self.day_digests
-        rows = d[(d["slo"] == slo) & (d["start"] >= start) & (d["start"] < end)].sort_values("start")
-        return [(int(day), str(digest)) for day, digest in zip(rows["start"], rows["digest"], strict=True)]
+        if d is None or d.empty:
+            return {}
+        d = d.sort_values(["slo", "start"], kind="stable")
+        return {
+            str(slo): (g["start"].to_numpy(dtype=np.int64), g["digest"].to_numpy(dtype=object))
+            for slo, g in d.groupby("slo", sort=False)
+        }
 
 
 def _prefix(x: np.ndarray) -> np.ndarray:
