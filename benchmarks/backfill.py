@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.memory import PeakTracker
 from benchmarks.synthetic import TARGET, WINDOW_DAYS, make_fleet
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,6 +121,25 @@ def configure(root: Path, first: int, warehouse_url: str) -> None:
     )
 
 
+def step_peaks(tracker: PeakTracker, peaks: dict[str, float]) -> Any:
+    """Instance event listener: each step's own peak RSS (the steps run in this process, one at a time)."""
+    import dagster as dg
+
+    def listen(entry: Any) -> None:
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            return
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            tracker.start_phase()
+        elif event.event_type in (
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        ):
+            peaks[event.step_key] = tracker.phase_peak_mb()
+
+    return listen
+
+
 def run_embedded(root: Path, first: int, last: int) -> dict[str, Any]:
     import dagster as dg
 
@@ -128,9 +148,13 @@ def run_embedded(root: Path, first: int, last: int) -> dict[str, Any]:
 
     home = root / "dagster_home"
     home.mkdir()
+    tracker, peaks = PeakTracker(), {}
     with dg.instance_for_test(temp_dir=str(home)) as instance:
+        run_id = str(uuid.uuid4())
+        instance.add_event_listener(run_id, step_peaks(tracker, peaks))
         t0 = time.perf_counter()
         result = defs.resolve_job_def("slo_pipeline").execute_in_process(
+            run_id=run_id,
             instance=instance,
             tags={
                 "dagster/asset_partition_range_start": day_key(first),
@@ -146,7 +170,10 @@ def run_embedded(root: Path, first: int, last: int) -> dict[str, Any]:
             "buckets_stored": stored_buckets(f"sqlite:///{root / 'warehouse.db'}"),
             "seconds": seconds,
             "steps": step_seconds(instance.all_logs(result.run_id)),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "step_peak_rss_mb": peaks,
+            # the run's peak: writing the synthetic inputs beforehand is not part of it
+            "peak_rss_mb": max(peaks.values(), default=float("nan")),
+            "process_peak_rss_mb": tracker.process_peak_mb(),
         }
 
 
@@ -253,8 +280,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"({rows / run['seconds']:,.0f} buckets/s), peak RSS {run['peak_rss_mb']:,.0f} MB, "
                 f"{run['buckets_stored']:,} buckets stored"
             )
+            peaks = run.get("step_peak_rss_mb", {})
             for step, seconds in sorted(run["steps"].items(), key=lambda kv: -kv[1]):
-                print(f"  {step:32s} {seconds:8.1f} s")
+                peak = f"  peak {peaks[step]:,.0f} MB" if step in peaks else ""
+                print(f"  {step:32s} {seconds:8.1f} s{peak}")
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(
             json.dumps(
