@@ -12,7 +12,7 @@ import pandas as pd
 from slo_pipelines.assets.groups import PIPELINE_GROUP
 from slo_pipelines.assets.partitions import daily_asset, partition_bounds, windows
 from slo_pipelines.engine.common.timeutil import format_instant
-from slo_pipelines.quality.collection import CollectionThresholds, audit_collection, collection_summary
+from slo_pipelines.quality.collection import CollectionThresholds, audit_collection_days, collection_summary
 from slo_pipelines.quality.report import audit_rows_for_warehouse, quality_report, stored_series_findings
 from slo_pipelines.reports.quality import render_quality_markdown
 from slo_pipelines.resources.catalog_resource import CatalogResource
@@ -66,15 +66,25 @@ def sli_quality_report(
     now = int(pd.Timestamp.now(tz="UTC").timestamp())
     for window_start, window_end in windows(start, end):
         frame = warehouse.read_buckets(window_start, window_end)  # one window of days in memory
-        for day in range(window_start, window_end, DAY):
+        # once, before this window's writes: a day's stored series verdicts are rewritten only by that
+        # day's own write below, so every day still sees what sli_buckets stored for it
+        stored = warehouse.read_audit_results(window_start, window_end)
+        window_days = list(range(window_start, window_end, DAY))
+        summaries = []
+        for day in window_days:
             today = frame[(frame["start"] >= day) & (frame["start"] < day + DAY)]
             summary = collection_summary(today, cat.slos_by_data_key(), day, day + DAY, now, previous or None)
-            findings = audit_collection(summary, thresholds) + stored_series_findings(
-                warehouse.read_audit_results(day, day + DAY), day
-            )
-            days.append((day, day + DAY, findings, summary))
-            warehouse.upsert_audit_results(audit_rows_for_warehouse(day, day + DAY, [], findings))
+            summaries.append(summary)
             previous = {str(s): float(v) for s, v in zip(summary["slo"], summary["volume"], strict=True)}
+        rows = []
+        # one GX validation for the window's days, each day still judged on its own rows
+        for day, summary, audited in zip(
+            window_days, summaries, audit_collection_days(summaries, thresholds), strict=True
+        ):
+            findings = audited + stored_series_findings(stored, day)
+            days.append((day, day + DAY, findings, summary))
+            rows.append(audit_rows_for_warehouse(day, day + DAY, [], findings))
+        warehouse.upsert_audit_results(pd.concat(rows, ignore_index=True))
     verdicts = warehouse.read_audit_results(start, end)
     row_verdicts = verdicts[verdicts["scope"] == "rows"]
     report = quality_report(days, row_verdicts)

@@ -6,6 +6,7 @@ fell by 90 % overnight. The per-SLO summary is computed with pandas and judged b
 like the row rules, so the verdicts are GX's.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,39 +110,93 @@ _RULES = (
 )
 
 
+class CollectionAuditConsistencyError(RuntimeError):
+    """GX's unexpected rows do not add up to its own count: the rows cannot be given back to their days."""
+
+
 def audit_collection(
     summary: pd.DataFrame, thresholds: CollectionThresholds = CollectionThresholds()
 ) -> list[CollectionFinding]:
     """GX verdict per rule over the per-SLO summary, with the failing SLOs' details."""
-    if summary.empty:
-        return [CollectionFinding(n, d.format(**vars(thresholds)), True, 0) for n, _, d in _RULES]
-    t = thresholds
-    name = f"sli_collection_{t.min_completeness}_{t.max_staleness_seconds}_{t.max_volume_drop}"
-    validation = dataframe_validation(name, lambda: _expectations(thresholds))
-    frame = summary[["slo", "completeness", "staleness_seconds", "volume_change"]].astype(
-        {"completeness": "float64", "staleness_seconds": "float64", "volume_change": "float64"}
-    )
-    with run_lock():
-        result = validation.run(
-            batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"}
-        )
-    by_column = {r.expectation_config.kwargs["column"]: r for r in result.results if r.expectation_config}
+    return audit_collection_days([summary], thresholds)[0]
+
+
+def _findings(
+    summary: pd.DataFrame,
+    t: CollectionThresholds,
+    verdicts: dict[str, tuple[bool, int]],
+) -> list[CollectionFinding]:
+    """Findings of one summary from GX's `(success, unexpected_count)` per rule; pandas lists the SLOs."""
     masks = {
         "completeness": summary["completeness"] < t.min_completeness,
         "staleness": summary["staleness_seconds"] > t.max_staleness_seconds,
         "volume_drop": summary["volume_change"].astype("float64") < -t.max_volume_drop,
     }
     findings = []
-    for rule, column, description in _RULES:
-        r = by_column[column]
+    for rule, _, description in _RULES:
+        success, count = verdicts[rule]
         failing = summary[masks[rule].fillna(False).to_numpy(dtype=bool)]
         findings.append(
             CollectionFinding(
                 name=rule,
-                description=description.format(**vars(thresholds)),
-                success=bool(r.success),
-                unexpected_count=int(r.result.get("unexpected_count", 0) or 0),
+                description=description.format(**vars(t)),
+                success=success,
+                unexpected_count=count,
                 failing_slos=[{str(k): v for k, v in r.items()} for r in failing.to_dict(orient="records")],
             )
         )
     return findings
+
+
+def _empty_findings(t: CollectionThresholds) -> list[CollectionFinding]:
+    return [CollectionFinding(n, d.format(**vars(t)), True, 0) for n, _, d in _RULES]
+
+
+def audit_collection_days(
+    summaries: Sequence[pd.DataFrame], thresholds: CollectionThresholds = CollectionThresholds()
+) -> list[list[CollectionFinding]]:
+    """`audit_collection` of each summary (say one per day of a window), judged by ONE GX validation.
+
+    The summaries are stacked and validated once; GX's COMPLETE result lists every unexpected row, and
+    each is counted back to the summary it came from. Every rule is row-wise with GX's default `mostly`
+    of 1.0, under which GX passes a frame exactly when none of its rows is unexpected, so each summary
+    gets the verdict and count a validation of it alone gives (a rule GX could not evaluate fails every
+    summary with count 0, as it would fail each alone). An empty summary passes without GX, as alone.
+    One validation instead of one per day: GX's fixed cost per run dwarfs a few hundred rows.
+
+    Returns one findings list per summary, in order. Raises `CollectionAuditConsistencyError` when GX's
+    unexpected rows do not match its own unexpected count.
+    """
+    t = thresholds
+    parts = [k for k, summary in enumerate(summaries) if not summary.empty]
+    verdicts: list[dict[str, tuple[bool, int]]] = [{n: (True, 0) for n, _, _ in _RULES} for _ in summaries]
+    if parts:
+        name = f"sli_collection_{t.min_completeness}_{t.max_staleness_seconds}_{t.max_volume_drop}"
+        validation = dataframe_validation(name, lambda: _expectations(thresholds))
+        columns = ["slo", "completeness", "staleness_seconds", "volume_change"]
+        dtypes = {"completeness": "float64", "staleness_seconds": "float64", "volume_change": "float64"}
+        # each part converted on its own, as a lone validation converts it, then stacked: same values
+        frame = pd.concat([summaries[k][columns].astype(dtypes) for k in parts], ignore_index=True)
+        part_of = np.repeat(np.asarray(parts, dtype=np.int64), [len(summaries[k]) for k in parts])
+        with run_lock():
+            result = validation.run(
+                batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
+            )
+        by_column = {r.expectation_config.kwargs["column"]: r for r in result.results if r.expectation_config}
+        for rule, column, _ in _RULES:
+            r = by_column[column]
+            rows = np.asarray(r.result.get("unexpected_index_list") or [], dtype=np.int64)
+            count = int(r.result.get("unexpected_count", 0) or 0)
+            if rows.size != count:
+                raise CollectionAuditConsistencyError(
+                    f"collection audit: GX counts {count} unexpected rows for {rule} but lists {rows.size}"
+                )
+            per_part = np.bincount(part_of[rows], minlength=len(summaries))
+            unevaluated = not r.success and count == 0
+            for k in parts:
+                n = int(per_part[k])
+                verdicts[k][rule] = (n == 0 and not unevaluated, n)
+    return [
+        _findings(summary, t, verdicts[k]) if not summary.empty else _empty_findings(t)
+        for k, summary in enumerate(summaries)
+    ]
