@@ -121,7 +121,8 @@ def prepare_frame(frame: pd.DataFrame) -> pd.DataFrame:
             START_OFFSET: offset,
             FINITE + GOOD: good.where(np.isfinite(good)),
             FINITE + TOTAL: total.where(np.isfinite(total)),
-        }
+        },
+        copy=False,  # copy-on-write keeps the inputs safe; stacking into blocks would copy every row again
     )
 
 
@@ -135,6 +136,8 @@ def _plain(value: Any) -> Any:
 
 
 def _examples(frame: pd.DataFrame, positions: np.ndarray) -> list[dict[str, Any]]:
+    if positions.size == 0:  # the usual case: selecting no rows of a wide frame still costs a millisecond
+        return []
     rows = frame.iloc[positions[:MAX_EXAMPLES]]
     return [{str(k): _plain(v) for k, v in row.items()} for row in rows.to_dict(orient="records")]
 

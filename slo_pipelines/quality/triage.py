@@ -61,6 +61,8 @@ class Triage:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    if len(frame) == 0:
+        return []
     return [
         {str(k): v for k, v in r.items()}
         for r in frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
@@ -77,24 +79,27 @@ def _daily_verdicts(
     """Each outcome cut into UTC days by the rows' bucket start: counts and examples of that day only."""
     starts = rows["start"].to_numpy(dtype="float64", na_value=np.nan)
     day_of = np.where(np.isnan(starts), -1, (np.nan_to_num(starts, nan=0) - start) // DAY).astype(np.int64)
-    frames = []
+    days = range(start, end, DAY)
+    in_range = (day_of >= 0) & (day_of < len(days))
     shown = rows.drop(columns=[REASON], errors="ignore")
-    for k, day in enumerate(range(start, end, DAY)):
-        in_day = day_of == k
-        daily = []
-        for o in outcomes:
-            hit = masks[o.name] & in_day
-            count = int(hit.sum())
-            daily.append(
+    daily: list[list[ExpectationOutcome]] = [[] for _ in days]
+    for o in outcomes:
+        # only the failing rows are split by day (one pass over the mask, not one per day)
+        hits = np.flatnonzero(masks[o.name] & in_range)
+        hit_days = day_of[hits]
+        counts = np.bincount(hit_days, minlength=len(days))
+        for k in range(len(days)):
+            count = int(counts[k])
+            daily[k].append(
                 ExpectationOutcome(
                     name=o.name,
                     description=o.description,
                     success=count == 0,
                     unexpected_count=count,
-                    examples=_records(shown.iloc[np.flatnonzero(hit)[:MAX_EXAMPLES]]) if count else [],
+                    examples=_records(shown.iloc[hits[hit_days == k][:MAX_EXAMPLES]]) if count else [],
                 )
             )
-        frames.append(audit_rows_for_warehouse(day, day + DAY, daily, []))
+    frames = [audit_rows_for_warehouse(day, day + DAY, daily[k], []) for k, day in enumerate(days)]
     return pd.concat(frames, ignore_index=True) if frames else audit_rows_for_warehouse(start, end, [], [])
 
 
@@ -116,15 +121,22 @@ def triage_rows(
     gx_failing = np.zeros(len(raw), dtype=bool)
     for name in audit.masks:
         gx_failing |= masks[name]
-    reasons = raw[REASON].copy() if REASON in raw else pd.Series([None] * len(raw), dtype=object)
-    strangers = "unknown SLO (not in the catalog): " + raw["slo"].astype(str)
-    reasons = reasons.where(~pd.Series(unknown) | reasons.notna(), strangers)
-    gx_reasons = pd.Series(None, index=raw.index, dtype=object)
-    # the audited frame keeps `raw`'s labels, so its failing rows point straight back at `raw`
-    gx_reasons[audit.failing_rows.index] = audit.failing_rows[REASON].to_numpy()
-    reasons = reasons.where(reasons.notna(), gx_reasons)
     rejected_mask = unknown | ruled | gx_failing
-    rejected_rows = raw[rejected_mask].assign(**{REASON: reasons[rejected_mask]})
+    # reasons are worded for the rejected rows only: a clean window then pays for no text at all
+    rejected_rows = raw[rejected_mask]
+    labels = rejected_rows.index
+    reasons = (
+        rejected_rows[REASON].copy()
+        if REASON in raw
+        else pd.Series([None] * len(labels), index=labels, dtype=object)
+    )
+    strangers = "unknown SLO (not in the catalog): " + rejected_rows["slo"].astype(str)
+    reasons = reasons.where(~pd.Series(unknown[rejected_mask], index=labels) | reasons.notna(), strangers)
+    gx_reasons = pd.Series(None, index=labels, dtype=object)
+    # the audited frame keeps `raw`'s labels, so its failing rows point straight back at `raw`
+    gx_reasons.loc[audit.failing_rows.index] = audit.failing_rows[REASON].to_numpy()
+    reasons = reasons.where(reasons.notna(), gx_reasons)
+    rejected_rows = rejected_rows.assign(**{REASON: reasons})
     parts = [p for p in (unplaced, rejected_rows) if not p.empty]
     rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["source", REASON])
     shown = raw.drop(columns=[REASON], errors="ignore")
