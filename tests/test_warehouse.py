@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from slo_pipelines.resources import warehouse_schema as schema
 from slo_pipelines.resources.warehouse import WarehouseInputError, WarehouseResource
+from slo_pipelines.resources.warehouse_frames import column_array, column_values
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
@@ -120,6 +121,28 @@ def test_nan_is_stored_as_null_and_datetimes_as_epoch_seconds(wh: WarehouseResou
         ),
         (pd.DataFrame({"slo": ["a"], "start": [T0], "good": ["x"], "total": [1]}), "buckets.good: row 0"),
         (pd.DataFrame({"slo": [None], "start": [T0], "good": [1], "total": [1]}), "buckets.slo: row 0"),
+        (
+            pd.DataFrame(
+                {"slo": pd.Series(["a", None], dtype="str"), "start": [T0, T0], "good": 1, "total": 1}
+            ),
+            r"^buckets\.slo: row 1: must not be empty \(got nan\)$",
+        ),
+        (
+            pd.DataFrame({"slo": pd.Categorical(["a", None]), "start": [T0, T0], "good": 1, "total": 1}),
+            r"^buckets\.slo: row 1: must not be empty \(got nan\)$",
+        ),
+        (
+            pd.DataFrame({"slo": ["a", "b"], "start": [T0, T0], "good": [1.0, np.nan], "total": 1}),
+            r"^buckets\.good: row 1: must not be empty \(got np\.float64\(nan\)\)$",
+        ),
+        (
+            pd.DataFrame({"slo": ["a", "b"], "start": [T0, T0], "good": [True, False], "total": 1}),
+            r"^buckets\.good: must be numeric \(got booleans\)$",
+        ),
+        (
+            pd.DataFrame({"slo": ["a", "a", "b"], "start": [T0, T0, "x"], "good": [1, 2, 3], "total": 1}),
+            r"^buckets\.start: row 1: must be a number \(got 'x'\)$",  # the row after de-duplication
+        ),
     ],
 )
 def test_bad_bucket_frames_are_refused_with_table_column_and_row(
@@ -128,6 +151,147 @@ def test_bad_bucket_frames_are_refused_with_table_column_and_row(
     with pytest.raises(WarehouseInputError, match=message):
         wh.upsert_buckets(df, source="s")
     assert wh.read_buckets(0, 2**40).empty
+
+
+def random_doubles(count: int, seed: int) -> np.ndarray:
+    """Finite doubles of every exponent (uniform bit patterns), with the awkward ones up front."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**64, count, dtype=np.uint64)
+    values = bits.view(np.float64).copy()
+    values[~np.isfinite(values)] = 0.5
+    awkward = [0.1, 1 / 3, 5e-324, 2.2250738585072014e-308, 1e300, -1e-300, 2.0**53 + 2, 1e16, 1e22, np.inf]
+    values[: len(awkward)] = awkward
+    return values
+
+
+def same_doubles(got: np.ndarray, want: np.ndarray) -> bool:
+    """Bit for bit (NaN included), except that a zero's sign may be lost (SQLite stores -0.0 as 0)."""
+    zeros = (got == 0) & (want == 0)
+    return bool(np.array_equal(got[~zeros].view(np.int64), want[~zeros].view(np.int64)))
+
+
+def test_bucket_values_round_trip_bit_for_bit_with_awkward_names(wh: WarehouseResource) -> None:
+    count = 2000
+    names = np.array(
+        ["", "api", 'say "hi", twice', "line\nbreak\r", "\\.", "café ☕", "back\\slash"], dtype=object
+    )
+    slo = names[np.arange(count) % len(names)]
+    value = random_doubles(count, 3)
+    value[::5] = np.nan
+    df = pd.DataFrame(
+        {
+            "slo": pd.Series(slo, dtype="str"),
+            "start": T0 + 60 * np.arange(count, dtype=np.int64),
+            "good": random_doubles(count, 1),
+            "total": -random_doubles(count, 2),
+            "value": value,
+        }
+    )
+    assert wh.upsert_buckets(df, source="s") == count
+    assert wh.upsert_buckets(df, source="s") == count  # every row an update: same values again
+
+    read = wh.read_buckets(0, 2**40)
+    want = df.sort_values(["slo", "start"]).reset_index(drop=True)
+    assert read["slo"].tolist() == want["slo"].tolist()
+    assert read["start"].tolist() == want["start"].tolist() and set(read["bucket_seconds"]) == {60}
+    for name in ["good", "total", "value"]:
+        assert same_doubles(read[name].to_numpy(), want[name].to_numpy()), name
+    null_values = (
+        sa.select(sa.func.count()).select_from(schema.buckets).where(schema.buckets.c.value.is_(None))
+    )
+    assert scalar(wh, null_values) == count // 5
+    empty_name = sa.select(sa.func.count()).select_from(schema.buckets).where(schema.buckets.c.slo == "")
+    assert scalar(wh, empty_name) == count // len(names) + 1  # '' is a name, not NULL
+
+
+def test_bucket_frames_of_every_column_type_store_the_same_rows(wh: WarehouseResource) -> None:
+    names = np.array(["api", "web", "db"], dtype=object)
+    slo = np.repeat(names, 4)
+    starts = np.tile(T0 + 60 * np.arange(4, dtype=np.int64), 3)
+    good = np.arange(12, dtype=np.float64) * 1.5  # exact in float32 too
+    reference = pd.DataFrame({"slo": slo, "start": starts, "good": good, "total": 100.0})
+    variants = {
+        "object": reference,
+        "str": reference.astype({"slo": "str"}),
+        "category": reference.astype({"slo": "category"}),
+        "nullable numbers": reference.astype({"start": "Int64", "good": "Float64", "total": "Int64"}),
+        "unsigned and float32": reference.astype({"start": np.uint64, "good": np.float32}),
+        "whole floats": reference.astype({"start": np.float64}),
+        "object numbers": reference.astype({"start": object, "good": object}),
+        "datetimes": reference.assign(
+            start=pd.to_datetime(starts, unit="s", utc=True).tz_convert("Asia/Tokyo")
+        ),
+        "naive datetimes": reference.assign(start=pd.to_datetime(starts, unit="s")),
+    }
+    expected = None
+    for label, df in variants.items():
+        assert wh.upsert_buckets(df.assign(value=np.nan), source=label) == 12, label
+        read = wh.read_buckets(0, 2**40)
+        if expected is None:
+            expected = read
+        pd.testing.assert_frame_equal(read, expected, check_exact=True, obj=label)
+    assert expected is not None
+    want = reference.sort_values(["slo", "start"])
+    assert expected["slo"].tolist() == want["slo"].tolist()
+    assert expected["start"].tolist() == want["start"].tolist()
+    assert expected["good"].tolist() == want["good"].tolist()
+
+    other_types = pd.DataFrame(
+        {"slo": [1, 1.0, True, np.int64(7)], "start": T0 + 60 * np.arange(4), "good": 1.0}
+    )
+    wh.upsert_buckets(other_types.assign(total=1.0), source="s")  # a text column stores str(value)
+    assert set(wh.read_buckets(T0, T0 + 240)["slo"]) >= {"1", "1.0", "True", "7"}
+    categorical = other_types.assign(slo=pd.Categorical([3, 3, 4, 4]), total=1.0)
+    wh.upsert_buckets(categorical, source="s")
+    assert {"3", "4"} <= set(wh.stored_slos())
+
+
+def test_duplicate_keys_in_any_order_leave_the_last_row_of_each(wh: WarehouseResource) -> None:
+    rng = np.random.default_rng(11)
+    count = 3000
+    df = pd.DataFrame(
+        {
+            "slo": pd.Series(rng.choice(["api", "web", "db"], count), dtype="str"),
+            "start": T0 + 60 * rng.integers(0, 400, count),
+            "good": np.arange(count, dtype=np.float64),
+            "total": 1e6,
+        }
+    )
+    last = df.drop_duplicates(["slo", "start"], keep="last").sort_values(["slo", "start"])
+    assert wh.upsert_buckets(df, source="s") == len(last) < count
+    assert wh.read_buckets(0, 2**40)["good"].tolist() == last["good"].tolist()
+
+    # grouped by SLO and time-ordered within each group, but one start repeats: still the last wins
+    grouped = pd.DataFrame(
+        {"slo": ["web", "web", "web", "api", "api"], "start": [T0, T0 + 60, T0 + 60, T0, T0 + 60]}
+    ).assign(good=[1.0, 2.0, 3.0, 4.0, 5.0], total=9.0)
+    assert wh.upsert_buckets(grouped, source="s") == 4
+    web = wh.read_buckets(T0, T0 + 120, slos=["web"])
+    assert web["good"].tolist() == [1.0, 3.0]
+
+
+def test_columns_for_bulk_writes_and_for_binding() -> None:
+    df = pd.DataFrame(
+        {
+            "i": np.array([1, 2], dtype=np.int64),
+            "f": [0.5, np.nan],
+            "s": pd.Series(["a", None], dtype="str"),
+            "n": [1.0, np.nan],
+        }
+    )
+    ints = column_array(df, "t", "i", "int")
+    assert isinstance(ints, np.ndarray) and ints.dtype == np.int64
+    floats = column_array(df, "t", "f", "float", nullable=True)
+    assert isinstance(floats, np.ndarray) and floats.dtype == np.float64 and np.isnan(floats[1])
+    assert column_array(df, "t", "n", "int", nullable=True).tolist() == [1, None]  # type: ignore[union-attr]
+    assert column_array(df, "t", "n", "int", default=60).tolist() == [1, 60]  # type: ignore[union-attr]
+    assert column_array(df, "t", "x", "float", required=False, default=None) == [None, None]
+
+    # the driver binds plain Python values: quarantine keys are JSON of them
+    for name, kind, want in [("i", "int", [1, 2]), ("f", "float", [0.5, None]), ("s", "text", ["a", None])]:
+        got = column_values(df, "t", name, kind, nullable=True)  # type: ignore[arg-type]
+        assert got == want and [type(v) for v in got] == [type(v) for v in want], name
+    assert [type(v) for v in column_values(df, "t", "n", "int", nullable=True)] == [int, type(None)]
 
 
 # ---- rollups ---------------------------------------------------------------------------------------

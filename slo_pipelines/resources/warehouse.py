@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
@@ -36,9 +37,11 @@ from slo_pipelines.resources import warehouse_schema as schema
 from slo_pipelines.resources.settings import configured
 from slo_pipelines.resources.warehouse_bulk import bulk_upsert
 from slo_pipelines.resources.warehouse_frames import (
+    Column,
     Kind,
     WarehouseInputError,
     bucket_frame,
+    column_array,
     column_values,
     fetch_driver_rows,
     frame,
@@ -135,12 +138,37 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
+def _strictly_ascending_keys(df: pd.DataFrame, keys: Sequence[str]) -> bool:
+    """Whether the rows' keys strictly ascend, which proves them distinct, in one vectorised pass.
+
+    Integer columns compare by value, any other column by its codes in order of first appearance: a
+    frame grouped by SLO with ascending starts in each group (how buckets arrive) passes, whatever the
+    order of the groups. False says nothing (a NULL key or another order; the caller checks fully).
+    """
+    if len(df) < 2:
+        return True
+    ascending = np.zeros(len(df) - 1, dtype=bool)
+    tied = np.ones(len(df) - 1, dtype=bool)
+    for key in keys:
+        ser = df[key]
+        if isinstance(ser.dtype, np.dtype) and ser.dtype.kind in "iu":
+            codes = ser.to_numpy()
+        else:
+            codes = pd.factorize(ser)[0]  # a NULL is -1 wherever it is: two NULLs tie
+        before, after = codes[:-1], codes[1:]
+        ascending |= tied & (after > before)
+        tied &= after == before
+    return bool(ascending.all())
+
+
 def _last_per_key(df: pd.DataFrame, keys: Sequence[str], table: str) -> pd.DataFrame:
     """Within one write the last row per key wins, as it would across two writes."""
     missing = [key for key in keys if key not in df.columns]
     if missing:
         have = ", ".join(str(column) for column in df.columns) or "none"
         raise WarehouseInputError(f"{table}: missing column '{missing[0]}' (columns given: {have})")
+    if _strictly_ascending_keys(df, keys):
+        return df.reset_index(drop=True)
     if df.duplicated(subset=list(keys), keep="last").any():
         return df.drop_duplicates(subset=list(keys), keep="last").reset_index(drop=True)
     return df.reset_index(drop=True)
@@ -267,14 +295,14 @@ class WarehouseResource(dg.ConfigurableResource):
         table = "buckets"
         df = _last_per_key(df, ["slo", "start"], table)
         columns = {
-            "slo": column_values(df, table, "slo", "text"),
-            "start": column_values(df, table, "start", "int"),
-            "bucket_seconds": column_values(
+            "slo": column_array(df, table, "slo", "text"),
+            "start": column_array(df, table, "start", "int"),
+            "bucket_seconds": column_array(
                 df, table, "bucket_seconds", "int", required=False, default=DEFAULT_BUCKET_SECONDS
             ),
-            "good": column_values(df, table, "good", "float"),
-            "total": column_values(df, table, "total", "float"),
-            "value": column_values(df, table, "value", "float", required=False, nullable=True),
+            "good": column_array(df, table, "good", "float"),
+            "total": column_array(df, table, "total", "float"),
+            "value": column_array(df, table, "value", "float", required=False, nullable=True),
             "source": [source] * len(df),
         }
         with self._begin() as conn:
@@ -335,15 +363,13 @@ class WarehouseResource(dg.ConfigurableResource):
         df = _last_per_key(df, ["slo", "start"], table)
         columns = {
             "grain": [grain] * len(df),
-            "slo": column_values(df, table, "slo", "text"),
-            "start": column_values(df, table, "start", "int"),
-            "good": column_values(df, table, "good", "float"),
-            "total": column_values(df, table, "total", "float"),
-            "rows": column_values(df, table, "rows", "int"),
-            "excluded_buckets": column_values(
-                df, table, "excluded_buckets", "int", required=False, default=0
-            ),
-            "digest": column_values(df, table, "digest", "text", required=False, nullable=True),
+            "slo": column_array(df, table, "slo", "text"),
+            "start": column_array(df, table, "start", "int"),
+            "good": column_array(df, table, "good", "float"),
+            "total": column_array(df, table, "total", "float"),
+            "rows": column_array(df, table, "rows", "int"),
+            "excluded_buckets": column_array(df, table, "excluded_buckets", "int", required=False, default=0),
+            "digest": column_array(df, table, "digest", "text", required=False, nullable=True),
         }
         with self._begin() as conn:
             bulk_upsert(conn, schema.rollups, columns)
@@ -589,7 +615,7 @@ class WarehouseResource(dg.ConfigurableResource):
         table = "budget_snapshots"
         df = _last_per_key(df, ["slo", "objective", "at"], table)
         columns = {
-            name: column_values(df, table, name, kind, required=not nullable, nullable=nullable)
+            name: column_array(df, table, name, kind, required=not nullable, nullable=nullable)
             for name, kind, nullable in _SNAPSHOT_COLUMNS
         }
         with self._begin() as conn:
@@ -631,19 +657,19 @@ class WarehouseResource(dg.ConfigurableResource):
         return len(columns["slo"])
 
     @staticmethod
-    def _alert_columns(df: pd.DataFrame) -> dict[str, list[Any]]:
+    def _alert_columns(df: pd.DataFrame) -> dict[str, Column]:
         table = "alert_events"
         keys = ["slo", "objective", "severity", "long_window", "started_at"]
         df = _last_per_key(df, keys, table)
         return {
-            "slo": column_values(df, table, "slo", "text"),
-            "objective": column_values(df, table, "objective", "text"),
-            "severity": column_values(df, table, "severity", "text"),
-            "long_window": column_values(df, table, "long_window", "text"),
-            "short_window": column_values(df, table, "short_window", "text"),
-            "threshold": column_values(df, table, "threshold", "float"),
-            "started_at": column_values(df, table, "started_at", "int"),
-            "ended_at": column_values(df, table, "ended_at", "int", required=False, nullable=True),
+            "slo": column_array(df, table, "slo", "text"),
+            "objective": column_array(df, table, "objective", "text"),
+            "severity": column_array(df, table, "severity", "text"),
+            "long_window": column_array(df, table, "long_window", "text"),
+            "short_window": column_array(df, table, "short_window", "text"),
+            "threshold": column_array(df, table, "threshold", "float"),
+            "started_at": column_array(df, table, "started_at", "int"),
+            "ended_at": column_array(df, table, "ended_at", "int", required=False, nullable=True),
         }
 
     def replace_alert_events(self, df: pd.DataFrame, slos: Sequence[str], start: int, end: int) -> int:
@@ -670,13 +696,13 @@ class WarehouseResource(dg.ConfigurableResource):
         table = "audit_results"
         df = _last_per_key(df, ["partition_start", "partition_end", "scope", "check_name"], table)
         columns = {
-            "partition_start": column_values(df, table, "partition_start", "int"),
-            "partition_end": column_values(df, table, "partition_end", "int"),
-            "scope": column_values(df, table, "scope", "text"),
-            "check_name": column_values(df, table, "check_name", "text"),
+            "partition_start": column_array(df, table, "partition_start", "int"),
+            "partition_end": column_array(df, table, "partition_end", "int"),
+            "scope": column_array(df, table, "scope", "text"),
+            "check_name": column_array(df, table, "check_name", "text"),
             "success": [int(bool(v)) for v in df["success"]],
-            "unexpected_count": column_values(df, table, "unexpected_count", "int"),
-            "details": column_values(df, table, "details", "json", required=False, nullable=True),
+            "unexpected_count": column_array(df, table, "unexpected_count", "int"),
+            "details": column_array(df, table, "details", "json", required=False, nullable=True),
         }
         with self._begin() as conn:
             bulk_upsert(conn, schema.audit_results, columns, {"audited_at": sa.func.now()})
@@ -712,18 +738,18 @@ class WarehouseResource(dg.ConfigurableResource):
         table = "policy_decisions"
         df = _last_per_key(df, ["slo", "objective", "action", "at"], table)
         columns = {
-            "slo": column_values(df, table, "slo", "text"),
-            "objective": column_values(df, table, "objective", "text"),
-            "action": column_values(df, table, "action", "text"),
-            "at": column_values(df, table, "at", "int"),
-            "state": column_values(df, table, "state", "text"),
-            "policy": column_values(df, table, "policy", "text"),
-            "reason": column_values(df, table, "reason", "text"),
-            "rollout_cap_percent": column_values(
+            "slo": column_array(df, table, "slo", "text"),
+            "objective": column_array(df, table, "objective", "text"),
+            "action": column_array(df, table, "action", "text"),
+            "at": column_array(df, table, "at", "int"),
+            "state": column_array(df, table, "state", "text"),
+            "policy": column_array(df, table, "policy", "text"),
+            "reason": column_array(df, table, "reason", "text"),
+            "rollout_cap_percent": column_array(
                 df, table, "rollout_cap_percent", "float", required=False, nullable=True
             ),
-            "inputs": column_values(df, table, "inputs", "json", required=False, nullable=True),
-            "escalation": column_values(df, table, "escalation", "json", required=False, nullable=True),
+            "inputs": column_array(df, table, "inputs", "json", required=False, nullable=True),
+            "escalation": column_array(df, table, "escalation", "json", required=False, nullable=True),
         }
         with self._begin() as conn:
             bulk_upsert(conn, schema.policy_decisions, columns)

@@ -1,14 +1,19 @@
-"""Conversions between pandas DataFrames and rows of bound parameters for the warehouse.
+"""Conversions between pandas DataFrames and the column values the warehouse writes.
 
 Kept apart from the resource so the column rules (NaN is NULL, datetimes become epoch seconds, JSON
 documents are made serialisable) are in one place and read the same for every table.
+
+A typed column (numpy integers or floats, pandas strings, string categories) is converted whole, with
+numpy: a backfill writes millions of rows per call, and a check that cannot fail (an int64 column
+holds no fractions, no NULLs) is not made row by row. Any other column takes the general path, whose
+rules and error messages are the same.
 """
 
 import datetime as dt
 import decimal
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -50,18 +55,20 @@ def _numbers(ser: pd.Series, where: str) -> pd.Series:
     return num
 
 
-def _with_nulls(values: list[Any], missing: np.ndarray) -> list[Any]:
-    if missing.any():
-        for index in missing.nonzero()[0].tolist():
-            values[index] = None
-    return values
+def _numpy_kind(ser: pd.Series, kinds: str) -> bool:
+    """Whether `ser` holds plain numpy values of one of `kinds` (numpy dtype kind letters): such a
+    column cannot hold anything invalid, so its conversion skips the checks."""
+    return isinstance(ser.dtype, np.dtype) and ser.dtype.kind in kinds
 
 
-def _ints(ser: pd.Series, where: str) -> list[Any]:
+def _ints(ser: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """int64 values (0 where NULL) and the NULL mask, None when nothing is NULL."""
+    if _numpy_kind(ser, "iu"):
+        return ser.to_numpy(dtype=np.int64), None
     num = _numbers(ser, where)
     missing = num.isna().to_numpy()
     if pd.api.types.is_integer_dtype(num.dtype) and not missing.any():
-        return num.to_numpy(dtype=np.int64).tolist()
+        return num.to_numpy(dtype=np.int64), None
     floats = num.to_numpy(dtype=np.float64, na_value=np.nan)
     present = ~missing
     fractional = present & (np.floor(floats) != floats)
@@ -70,21 +77,46 @@ def _ints(ser: pd.Series, where: str) -> list[Any]:
         raise WarehouseInputError(
             f"{where}: row {first}: must be an integer (got {_describe(ser.iloc[first])})"
         )
-    values: list[Any] = np.where(present, floats, 0).astype(np.int64).tolist()
-    return _with_nulls(values, missing)
+    return np.where(present, floats, 0).astype(np.int64), missing
 
 
-def _floats(ser: pd.Series, where: str) -> list[Any]:
-    floats = _numbers(ser, where).to_numpy(dtype=np.float64, na_value=np.nan)
-    return _with_nulls(floats.tolist(), np.isnan(floats))
+def _floats(ser: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """float64 values (NaN where NULL) and the NULL mask."""
+    if _numpy_kind(ser, "iuf"):
+        floats = ser.to_numpy(dtype=np.float64)
+    else:
+        floats = _numbers(ser, where).to_numpy(dtype=np.float64, na_value=np.nan)
+    return floats, np.isnan(floats)
 
 
-def _texts(ser: pd.Series, where: str) -> list[Any]:
+def _exact_strings(labels: pd.Index) -> bool:
+    return isinstance(labels.dtype, pd.StringDtype) or all(type(label) is str for label in labels)
+
+
+def _texts(ser: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Python strings (None where NULL) as an object array, and the NULL mask.
+
+    A string or string-categorical column is converted through its distinct values, so a name
+    repeated on a million rows is one object, not a million; any other column is `str()` of each value.
+    """
     missing = ser.isna().to_numpy()
-    raw = ser.astype(object).tolist()
+    codes: np.ndarray
     if isinstance(ser.dtype, pd.StringDtype):
-        return _with_nulls(raw, missing)
-    return [None if gone else str(value) for value, gone in zip(raw, missing, strict=True)]
+        codes, distinct = pd.factorize(ser)
+    elif isinstance(ser.dtype, pd.CategoricalDtype) and _exact_strings(ser.cat.categories):
+        codes, distinct = ser.cat.codes.to_numpy(), ser.cat.categories
+    else:
+        raw = ser.astype(object).tolist()
+        if missing.any():
+            values = [None if gone else str(value) for value, gone in zip(raw, missing, strict=True)]
+        else:
+            values = list(map(str, raw))
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out, missing
+    labels = np.empty(len(distinct) + 1, dtype=object)  # the last stays None: code -1 is a missing value
+    labels[:-1] = np.asarray(distinct, dtype=object)
+    return labels[codes], missing
 
 
 def json_safe(value: Any) -> Any:
@@ -112,7 +144,8 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def _jsons(ser: pd.Series, where: str) -> list[Any]:
+def _jsons(ser: pd.Series, where: str) -> tuple[list[Any], np.ndarray | None]:
+    """JSON-safe documents (None where NULL) and the NULL mask."""
     out: list[Any] = []
     for row, value in enumerate(ser.astype(object).tolist()):
         if isinstance(value, str):
@@ -125,10 +158,74 @@ def _jsons(ser: pd.Series, where: str) -> list[Any]:
         elif not isinstance(value, Mapping | list | tuple | np.ndarray) and pd.isna(value):
             value = None
         out.append(json_safe(value))
+    return out, np.array([value is None for value in out], dtype=bool)
+
+
+Column = np.ndarray | list[Any]
+"""One column of a bulk write: an int64 array (no NULLs), a float64 array whose NaN are NULL, or Python
+values with None for NULL (a list or an object array)."""
+
+_CONVERTERS: dict[str, Callable[[pd.Series, str], tuple[Column, np.ndarray | None]]] = {
+    "int": _ints,
+    "float": _floats,
+    "text": _texts,
+    "json": _jsons,
+}
+
+
+def column_array(
+    df: pd.DataFrame,
+    table: str,
+    name: str,
+    kind: Kind,
+    *,
+    required: bool = True,
+    nullable: bool = False,
+    default: Any = None,
+) -> Column:
+    """One column, validated against the column's rules, as `Column` values for `bulk_upsert`.
+
+    `kind` int gives an int64 array (an object array of int / None when NULLs remain), float a float64
+    array (NaN is NULL), text an object array of str / None, json a list of JSON-safe documents / None.
+    A missing optional column is `[default] * len(df)`; `default` also replaces NULLs.
+    WarehouseInputError names table, column and row for a missing required column, a value of the
+    wrong kind, or a NULL in a non-nullable column.
+    """
+    where = f"{table}.{name}"
+    if name not in df.columns:
+        if required:
+            have = ", ".join(str(column) for column in df.columns) or "none"
+            raise WarehouseInputError(f"{table}: missing column '{name}' (columns given: {have})")
+        return [default] * len(df)
+    values, missing = _CONVERTERS[kind](df[name], where)
+    if missing is None or not missing.any():
+        return values
+    if default is not None:
+        if isinstance(values, np.ndarray):
+            values = values.copy()  # it may be a view of the caller's frame
+            values[missing] = default
+        else:
+            values = [default if value is None else value for value in values]
+        return values
+    if not nullable:
+        row = int(missing.nonzero()[0][0])
+        raise WarehouseInputError(f"{where}: row {row}: must not be empty (got {df[name].iloc[row]!r})")
+    if kind == "int" and isinstance(values, np.ndarray):
+        boxed = values.astype(object)  # Python ints
+        boxed[missing] = None
+        return boxed
+    return values
+
+
+def python_values(values: Column) -> list[Any]:
+    """A `Column` as a list of Python values with None for NULL (what a driver binds)."""
+    if not isinstance(values, np.ndarray):
+        return list(values)
+    out: list[Any] = values.tolist()
+    if values.dtype.kind == "f":
+        for index in np.isnan(values).nonzero()[0].tolist():
+            out[index] = None
     return out
-
-
-_CONVERTERS = {"int": _ints, "float": _floats, "text": _texts, "json": _jsons}
 
 
 def column_values(
@@ -141,23 +238,9 @@ def column_values(
     nullable: bool = False,
     default: Any = None,
 ) -> list[Any]:
-    """One column as a list of bound-parameter values, validated against the column's rules."""
-    where = f"{table}.{name}"
-    if name not in df.columns:
-        if required:
-            have = ", ".join(str(column) for column in df.columns) or "none"
-            raise WarehouseInputError(f"{table}: missing column '{name}' (columns given: {have})")
-        return [default] * len(df)
-    values = _CONVERTERS[kind](df[name], where)
-    if default is not None:
-        values = [default if value is None else value for value in values]
-    if not nullable:
-        for row, value in enumerate(values):
-            if value is None:
-                raise WarehouseInputError(
-                    f"{where}: row {row}: must not be empty (got {df[name].iloc[row]!r})"
-                )
-    return values
+    """One column as a list of bound-parameter values (None for NULL), validated as `column_array`."""
+    array = column_array(df, table, name, kind, required=required, nullable=nullable, default=default)
+    return python_values(array)
 
 
 def fetch_driver_rows(
