@@ -43,9 +43,9 @@ from slo_pipelines.resources.warehouse_frames import (
     bucket_frame,
     column_array,
     column_values,
-    fetch_driver_rows,
     frame,
     json_safe,
+    read_bucket_columns,
 )
 
 __all__ = ["DEFAULT_WAREHOUSE_URL", "WarehouseInputError", "WarehouseResource"]
@@ -328,16 +328,9 @@ class WarehouseResource(dg.ConfigurableResource):
         while a bare time range would scan the whole table, so every window of a long backfill would
         cost the size of the history.
         """
-        t = schema.buckets
         names = self.stored_slos() if slos is None else sorted({str(name) for name in slos})
-        query = (
-            sa.select(t.c.start, t.c.bucket_seconds, t.c.good, t.c.total, t.c.value)
-            .where(t.c.slo == sa.bindparam("slo"), t.c.start >= int(start), t.c.start < int(end))
-            .order_by(t.c.start)
-        )
         with self._connect() as conn:
-            rows = fetch_driver_rows(conn, query, ("slo", names)) if names else []
-        return bucket_frame(list(zip(names, rows, strict=True)))
+            return bucket_frame(read_bucket_columns(conn, schema.buckets, names, start, end))
 
     def first_bucket_starts(self) -> dict[str, int]:
         """Each SLO's earliest stored bucket start (epoch s): where its measurement begins unless its

@@ -11,6 +11,7 @@ rules and error messages are the same.
 
 import datetime as dt
 import decimal
+import itertools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.engine import Connection
 
 Kind = Literal["int", "float", "text", "json"]
@@ -243,55 +244,84 @@ def column_values(
     return python_values(array)
 
 
-def fetch_driver_rows(
-    conn: Connection, query: Select[Any], each: tuple[str, Sequence[Any]] | None = None
-) -> list[list[tuple[Any, ...]]]:
-    """Run a Core query on the driver's own cursor: millions of rows come back as plain tuples, several
-    times faster than through SQLAlchemy's row objects. Values stay bound parameters.
+def read_bucket_columns(
+    conn: Connection, table: Table, names: Sequence[str], start: int, end: int
+) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Per SLO name, in the order given: its buckets with start in `[start, end)`, ordered by start, as
+    numpy columns start, bucket_seconds (int64), good, total, value (float64, NaN for NULL).
 
-    With `each = (name, values)`, the query is compiled once and run once per value of the bind
-    parameter `name`; the result is one row list per value, in order. Without it, one list.
+    Each name is one search of the (slo, start) key. A Python driver returns every value of every
+    row as an object, the main cost of a long read, so a summary query per name first says which
+    columns need fetching: a ratio SLO's value is NULL throughout and its bucket size is one number,
+    so its rows come back as (start, good, total). Epoch seconds and bucket sizes are far below 2^53
+    and pass through float64 exactly.
     """
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    name, values = each if each is not None else ("", [None])
-    params = compiled.construct_params({name: None} if each is not None else None)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    t = table
+    where = (t.c.slo == bindparam("slo"), t.c.start >= int(start), t.c.start < int(end))
+    bs = t.c.bucket_seconds
+    summary = select(func.count(), func.count(t.c.value), func.min(bs), func.max(bs)).where(*where)
+    queries: dict[tuple[str, ...], Any] = {}
+    dbapi: Any = conn.connection.dbapi_connection
+    cursor = dbapi.cursor()
+
+    def run(query: Any, name: str) -> list[tuple[Any, ...]]:
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params({"slo": name})
+        args: Any = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+
     out = []
     try:
-        for value in values:
-            if each is not None:
-                params[name] = value
-            args: Any = (
-                tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+        for name in names:
+            [(rows, valued, low, high)] = run(summary, name)
+            wanted = ["start", "good", "total"]
+            wanted += ["bucket_seconds"] if low != high else []
+            wanted += ["value"] if valued else []
+            key = tuple(wanted)
+            if key not in queries:
+                queries[key] = select(*(t.c[c] for c in wanted)).where(*where).order_by(t.c.start)
+            fetched = run(queries[key], name) if rows else []
+            try:
+                flat = itertools.chain.from_iterable(fetched)
+                data = np.fromiter(flat, np.float64, count=len(wanted) * len(fetched))
+            except TypeError:  # a NULL written since the summary: the slower path reads it as NaN
+                data = np.array(fetched, dtype=np.float64)
+            data = data.reshape(-1, len(wanted))
+            columns = {c: data[:, i] for i, c in enumerate(wanted)}
+            n = len(fetched)
+            out.append(
+                (
+                    name,
+                    {
+                        "start": columns["start"].astype(np.int64),
+                        "bucket_seconds": columns["bucket_seconds"].astype(np.int64)
+                        if "bucket_seconds" in columns
+                        else np.full(n, low if low is not None else 0, dtype=np.int64),
+                        "good": columns["good"],
+                        "total": columns["total"],
+                        "value": columns["value"] if "value" in columns else np.full(n, np.nan),
+                    },
+                )
             )
-            cursor.execute(str(compiled), args)
-            out.append(list(cursor.fetchall()))
         return out
     finally:
         cursor.close()
 
 
-def bucket_frame(parts: Sequence[tuple[str, list[tuple[Any, ...]]]]) -> pd.DataFrame:
-    """Buckets read one SLO at a time as (name, rows of (start, bucket_seconds, good, total, value)),
-    as one frame (slo, start, bucket_seconds, good, total, value) in the order given.
-
-    The rows of a name are converted in one numpy call: epoch seconds and bucket sizes are far below
-    2^53, so they pass through float64 exactly; a NULL value becomes NaN.
-    """
-    counts = [len(rows) for _, rows in parts]
-    blocks = [np.array(rows, dtype=np.float64).reshape(-1, 5) for _, rows in parts if rows]
-    data = np.concatenate(blocks) if blocks else np.zeros((0, 5))
+def bucket_frame(parts: Sequence[tuple[str, Mapping[str, np.ndarray]]]) -> pd.DataFrame:
+    """Buckets read one SLO at a time, as (name, numpy columns), as one frame
+    (slo, start, bucket_seconds, good, total, value) in the order given."""
+    counts = [len(columns["start"]) for _, columns in parts]
     names = np.repeat(np.array([name for name, _ in parts], dtype=object), counts)
-    return pd.DataFrame(
-        {
-            "slo": pd.Series(names, dtype="str"),
-            "start": data[:, 0].astype(np.int64),
-            "bucket_seconds": data[:, 1].astype(np.int64),
-            "good": data[:, 2],
-            "total": data[:, 3],
-            "value": data[:, 4],
-        }
-    )
+    dtypes = {"start": np.int64, "bucket_seconds": np.int64}
+    frame_columns = {
+        column: np.concatenate([c[column] for _, c in parts] or [np.zeros(0)]).astype(
+            dtypes.get(column, np.float64), copy=False
+        )
+        for column in ("start", "bucket_seconds", "good", "total", "value")
+    }
+    return pd.DataFrame({"slo": pd.Series(names, dtype="str"), **frame_columns})
 
 
 def frame(rows: Sequence[Sequence[Any]], columns: Sequence[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
