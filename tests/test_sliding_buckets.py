@@ -47,9 +47,11 @@ class Counting:
     def __init__(self, wh: WarehouseResource) -> None:
         self.wh, self.rows = wh, 0
 
-    def read_buckets(self, start: int, end: int, slos: Sequence[str] | None = None) -> pd.DataFrame:
-        out = self.wh.read_buckets(start, end, slos)
-        self.rows += len(out)
+    def read_bucket_parts(
+        self, start: int, end: int, slos: Sequence[str] | None = None
+    ) -> list[tuple[str, dict[str, np.ndarray]]]:
+        out = self.wh.read_bucket_parts(start, end, slos)
+        self.rows += sum(len(columns["start"]) for _, columns in out)
         return out
 
 

@@ -3,8 +3,8 @@
 An asset that walks a long range window by window needs, for each window, the buckets of the window
 plus its lookback (a rolling 30-day SLO needs 30 days before the window's first instant). Read afresh,
 every 7-day window of a year would read 37 days: five times the range. `SlidingBuckets` keeps what
-the previous window read and fetches only the part past it, so the warehouse returns each bucket once
-and memory holds one window plus its lookback, whatever the range.
+the previous window read, per SLO, and fetches only the part past it, so the warehouse returns each
+bucket once and memory holds one window plus its lookback, whatever the range.
 
 It relies on what a windowed asset guarantees: windows move forward, and the asset does not write
 the buckets it reads while it runs.
@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from slo_pipelines.resources.warehouse import WarehouseResource
+from slo_pipelines.resources.warehouse_frames import bucket_frame
+
+Columns = dict[str, np.ndarray]
 
 
 class SlidingBuckets:
@@ -24,31 +27,31 @@ class SlidingBuckets:
 
     def __init__(self, warehouse: WarehouseResource) -> None:
         self._warehouse = warehouse
-        self._held: dict[tuple[str, ...] | None, tuple[int, int, pd.DataFrame]] = {}
+        self._held: dict[tuple[str, ...] | None, tuple[int, int, dict[str, Columns]]] = {}
 
     def read(self, start: int, end: int, slos: Sequence[str] | None = None) -> pd.DataFrame:
         """Buckets with start in `[start, end)`, sorted by slo then start (columns as `read_buckets`)."""
         key = None if slos is None else tuple(sorted({str(s) for s in slos}))
         held = self._held.get(key)
         if held is None or not held[0] <= start <= held[1] or end < held[1]:
-            frame = self._warehouse.read_buckets(start, end, slos)
+            parts = dict(self._warehouse.read_bucket_parts(start, end, slos))
         else:
-            kept = held[2]
-            kept = kept[kept["start"].to_numpy() >= start]
-            fresh = self._warehouse.read_buckets(held[1], end, slos)
-            frame = _merge_sorted(kept, fresh)
-        self._held[key] = (start, end, frame)
-        return frame
+            kept = {name: _since(columns, start) for name, columns in held[2].items()}
+            fresh = dict(self._warehouse.read_bucket_parts(held[1], end, slos))
+            parts = {
+                name: _joined(kept.get(name), fresh.get(name)) for name in sorted(kept.keys() | fresh.keys())
+            }
+        self._held[key] = (start, end, parts)
+        return bucket_frame(list(parts.items()))
 
 
-def _merge_sorted(older: pd.DataFrame, newer: pd.DataFrame) -> pd.DataFrame:
-    """Both sorted by (slo, start), every start of `newer` after every start of `older`: a stable
-    sort on the SLO alone restores the order, in linear time on integer codes."""
-    if newer.empty:
-        return older.reset_index(drop=True)
-    if older.empty:
-        return newer.reset_index(drop=True)
-    both = pd.concat([older, newer], ignore_index=True)
-    codes, _ = pd.factorize(both["slo"], sort=True)
-    order = np.argsort(codes, kind="stable")
-    return both.take(order).reset_index(drop=True)
+def _since(columns: Columns, start: int) -> Columns:
+    first = int(np.searchsorted(columns["start"], start, side="left"))
+    return {name: values[first:] for name, values in columns.items()}
+
+
+def _joined(older: Columns | None, newer: Columns | None) -> Columns:
+    """An SLO's kept buckets followed by the fresh ones (all later): both ordered by start."""
+    if older is None or newer is None:
+        return older if newer is None else newer  # type: ignore[return-value]
+    return {name: np.concatenate([older[name], newer[name]]) for name in older}

@@ -323,6 +323,14 @@ class WarehouseResource(dg.ConfigurableResource):
 
         Columns: slo (str), start (int64, epoch s), bucket_seconds (int64), good, total, value
         (float64, NaN for NULL). `slos` limits the SLOs read (all stored ones by default).
+        """
+        return bucket_frame(self.read_bucket_parts(start, end, slos))
+
+    def read_bucket_parts(
+        self, start: int, end: int, slos: Sequence[str] | None = None
+    ) -> list[tuple[str, dict[str, np.ndarray]]]:
+        """`read_buckets` as (slo, numpy columns start, bucket_seconds, good, total, value) per SLO,
+        names sorted, for a reader that keeps and extends them (`sliding_buckets.SlidingBuckets`).
 
         Read one SLO at a time through the (slo, start) key: a range of one name is an index search,
         while a bare time range would scan the whole table, so every window of a long backfill would
@@ -330,7 +338,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """
         names = self.stored_slos() if slos is None else sorted({str(name) for name in slos})
         with self._connect() as conn:
-            return bucket_frame(read_bucket_columns(conn, schema.buckets, names, start, end))
+            return read_bucket_columns(conn, schema.buckets, names, start, end)
 
     def first_bucket_starts(self) -> dict[str, int]:
         """Each SLO's earliest stored bucket start (epoch s): where its measurement begins unless its

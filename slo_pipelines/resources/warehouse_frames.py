@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.engine import Connection
 
@@ -313,7 +314,6 @@ def bucket_frame(parts: Sequence[tuple[str, Mapping[str, np.ndarray]]]) -> pd.Da
     """Buckets read one SLO at a time, as (name, numpy columns), as one frame
     (slo, start, bucket_seconds, good, total, value) in the order given."""
     counts = [len(columns["start"]) for _, columns in parts]
-    names = np.repeat(np.array([name for name, _ in parts], dtype=object), counts)
     dtypes = {"start": np.int64, "bucket_seconds": np.int64}
     frame_columns = {
         column: np.concatenate([c[column] for _, c in parts] or [np.zeros(0)]).astype(
@@ -321,7 +321,11 @@ def bucket_frame(parts: Sequence[tuple[str, Mapping[str, np.ndarray]]]) -> pd.Da
         )
         for column in ("start", "bucket_seconds", "good", "total", "value")
     }
-    return pd.DataFrame({"slo": pd.Series(names, dtype="str"), **frame_columns})
+    codes = np.repeat(np.arange(len(parts), dtype=np.int32), counts)
+    # the names column built in Arrow from one copy of each name, not from a Python object per row
+    labels = pa.DictionaryArray.from_arrays(codes, pa.array([name for name, _ in parts], pa.string()))
+    slo = pd.Series(pd.array(labels.cast(pa.large_string()), dtype="str"))
+    return pd.DataFrame({"slo": slo, **frame_columns})
 
 
 def frame(rows: Sequence[Sequence[Any]], columns: Sequence[str], dtypes: Mapping[str, str]) -> pd.DataFrame:
