@@ -20,6 +20,7 @@ from slo_pipelines.resources.archive import Archive, ArchiveResource
 from slo_pipelines.resources.catalog_resource import CatalogResource
 from slo_pipelines.resources.incident_store import IncidentStore, incident_key
 from slo_pipelines.resources.report_store import ReportStoreResource
+from slo_pipelines.resources.sliding_buckets import SlidingBuckets
 from slo_pipelines.resources.warehouse import WarehouseResource
 
 ACTOR = "compliance_archive"
@@ -41,10 +42,11 @@ def compliance_archive(
     store = archive.archive()
     done = {e["path"].split("/")[1] for e in store.entries() if e["path"].endswith("/digests.json")}
     archived = []
+    sliding = SlidingBuckets(warehouse)  # a period's report and its evidence share one read
     for period in closed_months(int(snapshots["at"].min()), int(snapshots["at"].max())):
         if period in done:
             continue
-        written = _archive_period(period, catalog, warehouse, reports, store)
+        written = _archive_period(period, catalog, warehouse, reports, store, sliding)
         archived.append(period)
         context.log.info(f"archived {period}: {written} records, head {store.head()}")
     statements = _archive_statements(warehouse, reports, store)
@@ -130,11 +132,13 @@ def _archive_period(
     warehouse: WarehouseResource,
     reports: ReportStoreResource,
     store: Archive,
+    sliding: SlidingBuckets,
 ) -> int:
     start, end = month_bounds(period)
     cat = effective_catalog(catalog, warehouse)
     events, reviews = warehouse.read_exclusion_events(), warehouse.read_exclusion_reviews()
-    report = build_report(warehouse_evaluator(cat, warehouse, end, end), end, f"Compliance period {period}")
+    evaluator = warehouse_evaluator(cat, warehouse, end, end, sliding=sliding)
+    report = build_report(evaluator, end, f"Compliance period {period}")
     report["archive_head"] = store.head()
     runtime = [
         r.to_json() for r in fold_events(events, reviews=reviews, period_for=catalog_review_periods(cat))
@@ -145,7 +149,7 @@ def _archive_period(
         ACTOR, "report.generate", f"period {period}", "closed period", {"head": report["archive_head"]}
     )
 
-    buckets = warehouse.read_buckets(history_start(cat, end), end)
+    buckets = sliding.read(history_start(cat, end), end)
     parquet = io.BytesIO()
     buckets.to_parquet(parquet, index=False)
     inputs = {

@@ -161,14 +161,30 @@ def _prepare(report: Any) -> dict[str, Any]:
     return data
 
 
+_JSON_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: Any, path: str) -> Any:
     """Dataclasses, numpy scalars and non-finite floats become plain JSON values."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind in _JSON_SCALARS:
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, Mapping):
         return {str(key): _plain(item, f"{path}.{key}") for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        # a chart's series holds thousands of plain numbers: only other items pay for a path
+        return [
+            (item if math.isfinite(item) else None)
+            if type(item) is float
+            else item
+            if type(item) in _JSON_SCALARS
+            else _plain(item, f"{path}[{i}]")
+            for i, item in enumerate(value)
+        ]
     if hasattr(value, "tolist") and not isinstance(value, str | bytes):
         return _plain(value.tolist(), path)
     if isinstance(value, float):
