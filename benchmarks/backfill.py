@@ -180,6 +180,29 @@ def run_embedded(root: Path, first: int, last: int) -> dict[str, Any]:
         }
 
 
+def run_embedded_multiprocess(root: Path, first: int, last: int, processes: int) -> dict[str, Any]:
+    """The embedded default as `dagster dev` runs it: SQLite instance and warehouse, the job's default
+    multiprocess executor, one process per step, up to `processes` steps at once."""
+    configure(root, first, f"sqlite:///{root / f'warehouse-{processes}.db'}")
+    home = root / f"dagster_home_{processes}"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        k: os.environ[k] for k in ("SLO_CATALOG_DIR", "SLO_DROP_DIR", "SLO_REPORT_DIR", "SLO_WAREHOUSE_URL")
+    }
+    env["SLO_PARTITIONS_START"] = os.environ["SLO_PARTITIONS_START"]
+    t0 = time.perf_counter()
+    success, steps = _execute(str(home), env, first, last, None, processes)
+    return {
+        "mode": f"embedded (SQLite), multiprocess executor, max_concurrent {processes}",
+        "success": success,
+        "buckets_stored": stored_buckets(os.environ["SLO_WAREHOUSE_URL"]),
+        "seconds": time.perf_counter() - t0,
+        "steps": steps,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
+    }
+
+
 def _create_database(admin_url: str) -> str:
     import sqlalchemy as sa
 
@@ -317,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", metavar="ADMIN_URL", help="also run on PostgreSQL (creates databases)")
     p.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
     p.add_argument("--skip-embedded", action="store_true")
+    p.add_argument(
+        "--embedded-processes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also run the embedded default with the multiprocess executor at these max_concurrent",
+    )
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = p.parse_args(argv)
     sys.path.insert(0, str(REPO))
@@ -330,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             f" in {time.perf_counter() - t0:.1f} s"
         )
         runs = [] if args.skip_embedded else [run_embedded(root, first, last)]
+        runs += [run_embedded_multiprocess(root, first, last, n) for n in args.embedded_processes]
         for n in args.processes if args.postgres else []:
             runs.append(run_postgres(root, first, last, args.postgres, n))
         for run in runs:
