@@ -15,6 +15,7 @@ executor once per `--processes` value. Prints a table and writes JSON (`--output
 
 import argparse
 import concurrent.futures
+import hashlib
 import itertools
 import json
 import multiprocessing
@@ -112,12 +113,29 @@ def day_key(seconds: int) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(seconds))
 
 
+SETTINGS = (
+    "SLO_CATALOG_DIR",
+    "SLO_DROP_DIR",
+    "SLO_REPORT_DIR",
+    "SLO_ARCHIVE_DIR",
+    "SLO_WAREHOUSE_URL",
+    "SLO_PARTITIONS_START",
+)
+"""What `configure` sets, handed to runs in other processes."""
+
+
+def sa_name(url: str) -> str:
+    """A directory name per warehouse: each run archives its own closed periods."""
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
 def configure(root: Path, first: int, warehouse_url: str) -> None:
     os.environ.update(
         {
             "SLO_CATALOG_DIR": str(root / "catalog"),
             "SLO_DROP_DIR": str(root / "drop"),
             "SLO_REPORT_DIR": str(root / "reports"),
+            "SLO_ARCHIVE_DIR": str(root / "archive" / sa_name(warehouse_url)),
             "SLO_WAREHOUSE_URL": warehouse_url,
             "SLO_PARTITIONS_START": day_key(first),
         }
@@ -187,10 +205,7 @@ def run_embedded_multiprocess(root: Path, first: int, last: int, processes: int)
     home = root / f"dagster_home_{processes}"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
-        k: os.environ[k] for k in ("SLO_CATALOG_DIR", "SLO_DROP_DIR", "SLO_REPORT_DIR", "SLO_WAREHOUSE_URL")
-    }
-    env["SLO_PARTITIONS_START"] = os.environ["SLO_PARTITIONS_START"]
+    env = {k: os.environ[k] for k in SETTINGS}
     t0 = time.perf_counter()
     success, steps = _execute(str(home), env, first, last, None, processes)
     return {
@@ -279,18 +294,7 @@ def run_postgres(root: Path, first: int, last: int, admin_url: str, processes: i
             "DAGSTER_PG_PASSWORD": url.password or "",
         }
         configure(root, first, warehouse_db)
-        env.update(
-            {
-                k: os.environ[k]
-                for k in (
-                    "SLO_CATALOG_DIR",
-                    "SLO_DROP_DIR",
-                    "SLO_REPORT_DIR",
-                    "SLO_WAREHOUSE_URL",
-                    "SLO_PARTITIONS_START",
-                )
-            }
-        )
+        env.update({k: os.environ[k] for k in SETTINGS})
         t0 = time.perf_counter()
         steps: dict[str, float] = {}
         if processes == 1:
