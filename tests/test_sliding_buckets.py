@@ -162,3 +162,19 @@ def test_read_buckets_equals_a_plain_query_whatever_columns_vary(
                 )
     finally:
         wh.dispose()
+
+
+def test_grouped_reads_equal_the_frame_grouped_by_the_engine(wh: WarehouseResource) -> None:
+    from slo_pipelines.engine.budgets.buckets import group_buckets
+
+    sliding = SlidingBuckets(wh)
+    for lo in (T0 + 2 * DAY, T0 + 5 * DAY, T0 + 8 * DAY):
+        grouped = sliding.read_grouped(lo - 4 * DAY, lo + 3 * DAY)
+        expected = group_buckets(wh.read_buckets(lo - 4 * DAY, lo + 3 * DAY), {})
+        assert grouped.keys() == expected.keys() and grouped
+        for name, rows in expected.items():
+            got = grouped[name]
+            assert got.bucket_seconds == rows.bucket_seconds
+            for field in ("starts", "good", "total", "value"):
+                np.testing.assert_array_equal(getattr(got, field), getattr(rows, field))
+                assert getattr(got, field).flags.c_contiguous

@@ -61,7 +61,8 @@ def warehouse_evaluator(
         hourly = hourly[hourly["slo"].isin(long)]
     firsts = warehouse.first_bucket_starts()  # measured since the first stored bucket (DESIGN.md §3)
     if not long or hourly is None:
-        return CatalogEvaluator(catalog, read(start, last_at), thresholds, first_buckets=firsts)
+        rows = sliding.read_grouped(start, last_at) if sliding is not None else read(start, last_at)
+        return CatalogEvaluator(catalog, rows, thresholds, first_buckets=firsts)
     short = [name for name in catalog.slos if name not in long]
     frames = [read(fine_from, last_at, long)]
     if short:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from slo_pipelines.engine.budgets.buckets import SLOBuckets
 from slo_pipelines.resources.warehouse import WarehouseResource
 from slo_pipelines.resources.warehouse_frames import bucket_frame
 
@@ -31,6 +32,24 @@ class SlidingBuckets:
 
     def read(self, start: int, end: int, slos: Sequence[str] | None = None) -> pd.DataFrame:
         """Buckets with start in `[start, end)`, sorted by slo then start (columns as `read_buckets`)."""
+        return bucket_frame(list(self._parts(start, end, slos).items()))
+
+    def read_grouped(self, start: int, end: int, slos: Sequence[str] | None = None) -> dict[str, SLOBuckets]:
+        """The same rows split by SLO, as `CatalogEvaluator` takes them: no frame is built and regrouped.
+        SLOs without a row in the range are absent (the catalog's bucket size then applies)."""
+        return {
+            name: SLOBuckets(
+                columns["start"],
+                columns["good"],
+                columns["total"],
+                columns["value"],
+                int(columns["bucket_seconds"][0]),
+            )
+            for name, columns in self._parts(start, end, slos).items()
+            if len(columns["start"])
+        }
+
+    def _parts(self, start: int, end: int, slos: Sequence[str] | None) -> dict[str, Columns]:
         key = None if slos is None else tuple(sorted({str(s) for s in slos}))
         held = self._held.get(key)
         if held is None or not held[0] <= start <= held[1] or end < held[1]:
@@ -42,7 +61,7 @@ class SlidingBuckets:
                 name: _joined(kept.get(name), fresh.get(name)) for name in sorted(kept.keys() | fresh.keys())
             }
         self._held[key] = (start, end, parts)
-        return bucket_frame(list(parts.items()))
+        return parts
 
 
 def _since(columns: Columns, start: int) -> Columns:

@@ -299,9 +299,12 @@ def read_bucket_columns(
                         "bucket_seconds": columns["bucket_seconds"].astype(np.int64)
                         if "bucket_seconds" in columns
                         else np.full(n, low if low is not None else 0, dtype=np.int64),
-                        "good": columns["good"],
-                        "total": columns["total"],
-                        "value": columns["value"] if "value" in columns else np.full(n, np.nan),
+                        # contiguous, as the engine's prefix sums and slices expect
+                        "good": np.ascontiguousarray(columns["good"]),
+                        "total": np.ascontiguousarray(columns["total"]),
+                        "value": np.ascontiguousarray(columns["value"])
+                        if "value" in columns
+                        else np.full(n, np.nan),
                     },
                 )
             )

@@ -332,17 +332,26 @@ class CatalogEvaluator:
     def __init__(
         self,
         catalog: Catalog,
-        buckets: pd.DataFrame,
+        buckets: pd.DataFrame | Mapping[str, SLOBuckets],
         warning_thresholds: dict[str, float] | None = None,
         coarse: CoarseHistory | None = None,
         first_buckets: Mapping[str, int] | None = None,
     ) -> None:
         """`first_buckets`: each SLO's first bucket in its whole history, when `buckets` holds only
-        part of it (a warehouse read from a window's start); else the first row of `buckets` counts."""
+        part of it (a warehouse read from a window's start); else the first row of `buckets` counts.
+
+        `buckets` is a frame (see `group_buckets`) or the rows already split by SLO name, each sorted
+        by start (what a windowed reader keeps between windows, so it is not regrouped every time).
+        """
         self.catalog = catalog
         self.coarse = coarse
         self.first_buckets = dict(first_buckets or {})
-        self.by_slo = group_buckets(buckets, catalog.slos_by_data_key())
+        slos = catalog.slos_by_data_key()
+        if isinstance(buckets, pd.DataFrame):
+            self.by_slo = group_buckets(buckets, slos)
+        else:
+            self.by_slo = {name: empty_buckets(slo.bucket_seconds) for name, slo in slos.items()}
+            self.by_slo.update(buckets)
         self.warning_thresholds = warning_thresholds or {}
         self.catalog_digest = catalog.digest()
 
