@@ -64,14 +64,18 @@ def warehouse_evaluator(
         rows = sliding.read_grouped(start, last_at) if sliding is not None else read(start, last_at)
         return CatalogEvaluator(catalog, rows, thresholds, first_buckets=firsts)
     short = [name for name in catalog.slos if name not in long]
+    spans = {name: excluded_spans(catalog, name, start, fine_from) for name in long}
+    daily = warehouse.read_rollups("day", start // DAY * DAY, fine_from, long)
+    history = CoarseHistory(fine_from, hourly, frozenset(long), day_digests=daily[["slo", "start", "digest"]])
+    if sliding is not None and not any(spans.values()):
+        grouped = sliding.read_grouped(fine_from, last_at, long)
+        if short:
+            grouped.update(sliding.read_grouped(start, last_at, short))
+        return CatalogEvaluator(catalog, grouped, thresholds, coarse=history, first_buckets=firsts)
     frames = [read(fine_from, last_at, long)]
     if short:
         frames.append(read(start, last_at, short))
     for name in long:
-        frames += [
-            warehouse.read_buckets(s, e, [name]) for s, e in excluded_spans(catalog, name, start, fine_from)
-        ]
+        frames += [warehouse.read_buckets(s, e, [name]) for s, e in spans[name]]
     minutes = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
-    daily = warehouse.read_rollups("day", start // DAY * DAY, fine_from, long)
-    history = CoarseHistory(fine_from, hourly, frozenset(long), day_digests=daily[["slo", "start", "digest"]])
     return CatalogEvaluator(catalog, minutes, thresholds, coarse=history, first_buckets=firsts)
