@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -164,11 +165,21 @@ def test_short_demo_runs_the_whole_graph(tmp_path: Path) -> None:
     )
     reports = list((tmp_path / "out" / "demo" / "reports").glob("budget-*/report.html"))
     assert len(reports) == 1
-    # even two days leave the compliance archive with the latest report (fleet and 3 team bundles)
+    # even two days leave the compliance archive with the latest report (fleet and 3 team bundles),
+    # plus a closed month's records when the two days straddle a month's end (run on a 1st)
     archive = tmp_path / "out" / "demo" / "archive"
+    records = [p for p in (archive / "records").rglob("*") if p.is_file()]
+    daily = [p for p in records if p.relative_to(archive / "records").parts[0] == "daily"]
+    assert len(daily) == 12, daily
+    months = {p.relative_to(archive / "records").parts[0] for p in records} - {"daily"}
+    assert all(re.fullmatch(r"\d{4}-\d{2}", m) for m in months), months
+    assert bool(months) == (datetime.now(UTC).day == 1)  # the demo's days end yesterday
     verified = slo("archive", "verify", str(archive), cwd=tmp_path)
-    assert verified.returncode == 0 and verified.stdout.strip().endswith("12 records verified"), verified
-    assert f"archive: {archive.resolve()} (12 records" in out.stdout
+    total = len(records)
+    assert verified.returncode == 0 and verified.stdout.strip().endswith(f"{total} records verified"), (
+        verified
+    )
+    assert f"archive: {archive.resolve()} ({total} records" in out.stdout
     runs = list((tmp_path / "home").glob("history/runs.db")) + list((tmp_path / "home").glob("storage"))
     assert runs, "the run is stored in the local instance"
 
