@@ -7,6 +7,7 @@ property tests compare the vectorised engine against it.
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -158,11 +159,13 @@ def evaluate(
     excl = [*excl, (-(2**40), since)]
     not_measured = min(max(since - ws, 0), we - ws)
     good, total, consumed, sli, _, _ = tally(slo, rows, excl, ws, we)
+    # DESIGN.md: the budget fraction is 1 - target taken in decimal from the target as written
+    budget = float(Decimal(1) - Decimal(repr(float(slo.target))))
     if slo.method == "Occurrences":
-        allowed = (1 - slo.target) * total
+        allowed = budget * total
     else:
         _, _, _, _, touched, excluded = tally(slo, rows, excl, ws, full_end)
-        allowed = (1 - slo.target) * (touched - excluded)
+        allowed = budget * (touched - excluded)
     remaining = 1 - consumed / allowed if allowed > 0 else None
     excluded_seconds = union_seconds(catalog_excl, max(ws, since), we)
     rows_in = sum(1 for t in bucket_starts(ws, we, slo.bucket) if t in rows and not is_excluded(t, excl))
@@ -171,7 +174,7 @@ def evaluate(
     burn = {}
     for label, secs in LOOKBACKS.items():
         _, t_l, c_l, sli_l, _, _ = tally(slo, rows, excl, at - secs, at)
-        burn[label] = None if sli_l is None else (c_l / t_l) / (1 - slo.target)
+        burn[label] = None if sli_l is None else (c_l / t_l) / budget
     alerts = []
     for sev, lw, sw, frac in RULES:
         thr = frac * slo.period_seconds / LOOKBACKS[lw]
